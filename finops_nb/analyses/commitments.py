@@ -1,0 +1,161 @@
+"""Commitments (Savings Plans, Reserved Instances, their Azure/Google/Oracle peers in FOCUS).
+
+- ``summarize_utilization``: how well each existing commitment is used.
+- ``hourly_eligible_spend``: on-demand spend per hour that a commitment could cover.
+- ``simulate_commitment``: savings, utilization and coverage of an hourly commitment C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from finops_nb.analyses.common import for_month, month_bounds
+
+# Used when the bill has no commitment rows to learn a rate from. Dated default (2024-09): a 1-year
+# No Upfront Compute Savings Plan for m5.large Linux in us-east-1 costs $0.069/h against $0.096/h
+# on demand, 28 % off (aws.amazon.com/savingsplans/compute-pricing). Pass ``discount=`` to override.
+DEFAULT_DISCOUNT = 0.28
+DEFAULT_DISCOUNT_SOURCE = "default 28 %: 1-year No Upfront Compute Savings Plan, m5.large Linux us-east-1 (2024-09)"
+TIME_UNITS = r"(?i)(hour|hrs|second)"
+
+
+def summarize_utilization(t: ir.Table, *, month: str | None = None) -> ir.Table:
+    """Per commitment: used, unused and ``utilization_pct = 100 * used / (used + unused)``.
+
+    FOCUS 1.1+ usage rows of a commitment carry ``CommitmentDiscountStatus`` Used or Unused. The amount
+    is ``CommitmentDiscountQuantity`` when every such row has it (FOCUS 1.1 "commitment discount
+    utilization"), else ``EffectiveCost`` (FOCUS 1.0 exports); ``basis`` says which was used.
+    ``unused_cost = sum(EffectiveCost of Unused rows)``: what the unused part of the commitment cost.
+    """
+    t = for_month(t, month).filter(lambda r: (r.ChargeCategory == "Usage") & r.CommitmentDiscountId.notnull()
+                                   & r.CommitmentDiscountStatus.isin(["Used", "Unused"]))
+    used = t.CommitmentDiscountStatus == "Used"
+    zero = ibis.literal(Decimal(0), type="decimal(38, 12)")
+    g = t.group_by([t.BillingCurrency.name("currency"), "CommitmentDiscountId"]).aggregate(
+        CommitmentDiscountType=t.CommitmentDiscountType.arbitrary(),
+        CommitmentDiscountCategory=t.CommitmentDiscountCategory.arbitrary(),
+        rows=t.count(),
+        rows_with_quantity=t.CommitmentDiscountQuantity.count(),
+        used_quantity=ibis.ifelse(used, t.CommitmentDiscountQuantity, zero).sum(),
+        unused_quantity=ibis.ifelse(~used, t.CommitmentDiscountQuantity, zero).sum(),
+        used_cost=ibis.ifelse(used, t.EffectiveCost, zero).sum(),
+        unused_cost=ibis.ifelse(~used, t.EffectiveCost, zero).sum(),
+    )
+    by_qty = g.rows_with_quantity == g.rows
+    used_amt = ibis.ifelse(by_qty, g.used_quantity, g.used_cost)
+    unused_amt = ibis.ifelse(by_qty, g.unused_quantity, g.unused_cost)
+    total = used_amt + unused_amt
+    pct = ibis.ifelse(total != 0, used_amt.cast("float64") / total.cast("float64") * 100, ibis.null("float64"))
+    return g.mutate(basis=ibis.ifelse(by_qty, "quantity", "effective cost"), used=used_amt, unused=unused_amt,
+                    utilization_pct=pct).drop("rows_with_quantity").order_by("CommitmentDiscountId")
+
+
+def eligible_usage(t: ir.Table) -> ir.Table:
+    """On-demand usage a compute commitment could cover.
+
+    Rows with ChargeCategory Usage, ServiceCategory Compute, PricingCategory Standard (on demand: not
+    Dynamic/spot, not Committed), no CommitmentDiscountId, and a time-based unit (hours for instances and
+    Fargate, seconds for Lambda): data transfer, requests and storage are not covered by Savings Plans.
+    """
+    unit = t.PricingUnit.fill_null(t.ConsumedUnit).fill_null("")
+    return t.filter((t.ChargeCategory == "Usage") & (t.ServiceCategory == "Compute")
+                    & (t.PricingCategory == "Standard") & t.CommitmentDiscountId.isnull()
+                    & unit.re_search(TIME_UNITS))
+
+
+def hourly_eligible_spend(t: ir.Table, *, month: str, currency: str | None = None) -> pd.DataFrame:
+    """On-demand eligible spend (EffectiveCost) per UTC hour of ``month``, every hour present (0 if none).
+
+    A row spanning several hours (daily exports) is spread evenly over the hours of
+    ``[ChargePeriodStart, ChargePeriodEnd)``. Returns columns ``hour``, ``currency``, ``eligible_cost``.
+    """
+    start, end = month_bounds(month)
+    e = eligible_usage(for_month(t, month))
+    if currency:
+        e = e.filter(e.BillingCurrency == currency)
+    spans = (e.group_by([e.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
+             .aggregate(cost=e.EffectiveCost.sum()).execute())
+    hours = pd.date_range(start, end, freq="h", inclusive="left")
+    frames = []
+    for cur, part in spans.groupby("currency"):
+        series = pd.Series(0.0, index=hours)
+        for s, f, c in part[["ChargePeriodStart", "ChargePeriodEnd"]].assign(c=part.cost).itertuples(index=False):
+            s, f = pd.Timestamp(s).floor("h"), pd.Timestamp(f)
+            span = pd.date_range(s, max(f, s + pd.Timedelta(hours=1)), freq="h", inclusive="left")
+            span = span[(span >= start) & (span < end)]
+            if len(span):
+                series.loc[span] += float(c) / len(span)
+        frames.append(pd.DataFrame({"hour": hours, "currency": cur, "eligible_cost": series.values}))
+    if not frames:
+        return pd.DataFrame({"hour": hours, "currency": currency, "eligible_cost": 0.0})
+    return pd.concat(frames, ignore_index=True)
+
+
+def simulate_commitment(hourly_spend: Sequence[float] | pd.Series, commitments: Sequence[float], *,
+                        discount: float) -> pd.DataFrame:
+    """Outcome of each hourly commitment ``C`` (in commitment dollars per hour) against hourly spend ``E_h``.
+
+    With discount ``d`` (commitment price = (1 - d) x on-demand), C covers up to ``C / (1 - d)`` of
+    on-demand spend each hour (AWS Savings Plans: the commitment applies at the discounted rate and the
+    rest is billed on demand):
+
+    - ``covered_h = min(E_h, C / (1 - d))``; ``cost_h = C + (E_h - covered_h)``
+    - ``savings = sum(E_h) - sum(cost_h)``
+    - ``utilization_pct = 100 * sum(covered_h) * (1 - d) / (C * hours)``
+    - ``coverage_pct = 100 * sum(covered_h) / sum(E_h)``
+    - ``break_even_utilization_pct = 100 * (1 - d)``: below it the commitment costs more than it saves.
+    """
+    if not 0 <= discount < 1:
+        raise ValueError(f"discount must be in [0, 1), got {discount}")
+    e = np.asarray(hourly_spend, dtype=float)
+    total, hours = e.sum(), len(e)
+    rows = []
+    for c in commitments:
+        cap = c / (1 - discount)
+        covered = np.minimum(e, cap)
+        cost = c * hours + (e - covered).sum()
+        rows.append({
+            "commitment_per_hour": float(c),
+            "on_demand_cost": total,
+            "cost_with_commitment": cost,
+            "savings": total - cost,
+            "savings_pct": 100 * (total - cost) / total if total else np.nan,
+            "utilization_pct": 100 * covered.sum() * (1 - discount) / (c * hours) if c and hours else np.nan,
+            "coverage_pct": 100 * covered.sum() / total if total else np.nan,
+            "break_even_utilization_pct": 100 * (1 - discount),
+        })
+    return pd.DataFrame(rows)
+
+
+def commitment_grid(hourly_spend: Sequence[float] | pd.Series, *, discount: float, steps: int = 50) -> list[float]:
+    """Commitments from 0 to the one covering the peak hour, ``steps`` + 1 points."""
+    peak = float(np.max(hourly_spend)) if len(hourly_spend) else 0.0
+    return list(np.linspace(0, peak * (1 - discount), steps + 1))
+
+
+def best_commitment(curve: pd.DataFrame) -> pd.Series:
+    """The row of ``simulate_commitment`` with the highest savings (the smallest C among ties)."""
+    return curve.sort_values(["savings", "commitment_per_hour"], ascending=[False, True]).iloc[0]
+
+
+def observed_discount(t: ir.Table, *, month: str | None = None) -> tuple[float, str]:
+    """The discount the bill's own committed usage got: ``1 - sum(EffectiveCost) / sum(ListCost)``.
+
+    Over Usage rows with PricingCategory Committed and both costs present; falls back to
+    ``DEFAULT_DISCOUNT`` (with its source) when the bill has none.
+    """
+    t = for_month(t, month)
+    c = t.filter((t.ChargeCategory == "Usage") & (t.PricingCategory == "Committed")
+                 & t.ListCost.notnull() & t.EffectiveCost.notnull())
+    row = c.aggregate(lst=c.ListCost.sum(), eff=c.EffectiveCost.sum()).execute().iloc[0]
+    if row.lst is not None and not pd.isna(row.lst) and Decimal(row.lst) > 0:
+        d = 1 - float(Decimal(row.eff) / Decimal(row.lst))
+        if 0 < d < 1:
+            return d, "observed on this bill's committed usage (1 - effective / list)"
+    return DEFAULT_DISCOUNT, DEFAULT_DISCOUNT_SOURCE

@@ -1,0 +1,82 @@
+"""Building blocks every analysis shares: month windows, tag lookup, group keys, money helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from finops_nb import schema
+from finops_nb.errors import ConfigError
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_month(month: str) -> str:
+    """``YYYY-MM`` or a clear error."""
+    if not isinstance(month, str) or not MONTH_RE.match(month.strip()):
+        raise ConfigError(f"month {month!r} is not of the form YYYY-MM (for example 2024-09)")
+    return month.strip()
+
+
+def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The half-open UTC window ``[first day, first day of next month)`` of ``month``."""
+    y, m = map(int, check_month(month).split("-"))
+    start = date(y, m, 1)
+    end = date(y + (m == 12), m % 12 + 1, 1)
+    return pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
+
+
+def billing_period(t: ir.Table) -> ir.StringValue:
+    """The billing period ``YYYY-MM`` of each row: the UTC month of ``BillingPeriodStart`` (the invoice month)."""
+    return t.BillingPeriodStart.strftime("%Y-%m")
+
+
+def for_month(t: ir.Table, month: str | None) -> ir.Table:
+    """Rows of billing period ``month`` (all rows when ``month`` is None or empty)."""
+    if not month:
+        return t
+    return t.filter(billing_period(t) == check_month(month))
+
+
+def tag_value(t: ir.Table, key: str, *, case_sensitive: bool = False) -> ir.StringValue:
+    """The value of tag ``key`` per row, NULL when untagged.
+
+    By default keys match without regard to case or surrounding spaces (``Env``, `` env`` and ``ENV`` are
+    one key), since real exports spell tag keys inconsistently. ``case_sensitive=True`` matches exactly.
+    """
+    keys, values = t.Tags.keys(), t.Tags.values()
+    if case_sensitive:
+        idx = keys.index(key)
+    else:
+        idx = keys.map(lambda k: k.strip().lower()).index(key.strip().lower())
+    return ibis.ifelse(idx >= 0, values[idx], ibis.null("string"))
+
+
+def group_key(t: ir.Table, by: str, *, case_sensitive_tags: bool = False) -> ir.Value:
+    """A grouping expression for a column name or ``tag:KEY``, named as given."""
+    if by.startswith("tag:"):
+        return tag_value(t, by[4:], case_sensitive=case_sensitive_tags).name(by)
+    if by not in t.columns:
+        canon = schema.canonical_name(by)
+        if canon is None or canon not in t.columns:
+            raise ConfigError(f"cannot group by {by!r}: no such column (use a FOCUS column or tag:KEY)")
+        by = canon
+    return t[by].name(by)
+
+
+def group_keys(t: ir.Table, by: Sequence[str] = (), **kw) -> list[ir.Value]:
+    return [group_key(t, b, **kw) for b in by]
+
+
+def money_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Decimal columns as floats, for charts and display only (sums were done exactly in the engine)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object and len(out) and out[col].map(lambda v: hasattr(v, "as_tuple")).any():
+            out[col] = out[col].astype(float)
+    return out

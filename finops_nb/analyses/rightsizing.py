@@ -1,0 +1,66 @@
+"""Rightsizing, cost side and utilization: compute resources, their hours and effective hourly rate,
+and CPU percentiles from CloudWatch maxima."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from finops_nb.analyses.common import for_month
+
+INSTANCE_TYPE_RE = r"([a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+) Instance Hour"
+EC2_ID_RE = r"(i-[0-9a-z]{8,17})$"
+HOUR_UNIT_RE = r"(?i)^(hours?|hrs|1 hour)$"
+
+
+def list_compute_instances(t: ir.Table, *, month: str | None = None) -> ir.Table:
+    """Compute resources with their running hours and effective hourly rate.
+
+    Usage rows of ServiceCategory Compute, with a ResourceId and an hourly ConsumedUnit (instance hours,
+    not the data transfer billed to the same instance):
+    ``hours = sum(ConsumedQuantity)``, ``effective_hourly_rate = sum(EffectiveCost) / hours``.
+    ``instance_type`` comes from ``x_InstanceType`` when the export has it, else from AWS's charge
+    description (``... On Demand Linux c5.2xlarge Instance Hour``); ``instance_id`` is the EC2 id in ResourceId.
+    """
+    t = for_month(t, month)
+    t = t.filter((t.ChargeCategory == "Usage") & (t.ServiceCategory == "Compute") & t.ResourceId.notnull()
+                 & t.ConsumedUnit.fill_null("").re_search(HOUR_UNIT_RE))
+    itype = t.ChargeDescription.re_extract(INSTANCE_TYPE_RE, 1).nullif("")
+    if "x_InstanceType" in t.columns:
+        itype = t.x_InstanceType.nullif("").fill_null(itype)
+    t = t.mutate(instance_type=itype, instance_id=t.ResourceId.re_extract(EC2_ID_RE, 1).nullif(""))
+    g = t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
+        instance_id=t.instance_id.arbitrary(),
+        instance_type=t.instance_type.arbitrary(),
+        ProviderName=t.ProviderName.arbitrary(),
+        ServiceName=t.ServiceName.arbitrary(),
+        SubAccountName=t.SubAccountName.arbitrary(),
+        RegionId=t.RegionId.arbitrary(),
+        PricingCategory=t.PricingCategory.arbitrary(),
+        hours=t.ConsumedQuantity.sum(),
+        billed_cost=t.BilledCost.sum(),
+        effective_cost=t.EffectiveCost.sum(),
+    )
+    rate = ibis.ifelse(g.hours > 0, g.effective_cost.cast("float64") / g.hours.cast("float64"),
+                       ibis.null("float64"))
+    return g.mutate(effective_hourly_rate=rate).order_by([ibis.desc("effective_cost"), "ResourceId"])
+
+
+def summarize_cpu(samples: pd.DataFrame) -> pd.DataFrame:
+    """Per instance: ``cpu_p50_pct``, ``cpu_p95_pct``, ``cpu_p99_pct``, ``cpu_max_pct`` and ``datapoints``.
+
+    Input: one row per instance and 5-minute period with that period's Maximum CPUUtilization (the
+    sample Compute Optimizer uses). Percentiles use linear interpolation between closest ranks
+    (numpy's default, the same as Excel's PERCENTILE.INC).
+    """
+    cols = ["instance_id", "datapoints", "cpu_p50_pct", "cpu_p95_pct", "cpu_p99_pct", "cpu_max_pct"]
+    if samples is None or samples.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for iid, part in samples.groupby("instance_id"):
+        v = part["value"].to_numpy(dtype=float)
+        p50, p95, p99 = np.percentile(v, [50, 95, 99])
+        rows.append((iid, len(v), p50, p95, p99, v.max()))
+    return pd.DataFrame(rows, columns=cols)

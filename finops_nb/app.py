@@ -1,0 +1,34 @@
+"""``finops-nb app``: serve ``notebooks/apps/`` (and nothing else) with Voila on 127.0.0.1.
+
+Settings live in ``notebooks/apps/voila.json`` (Voila reads it from its working directory): sources
+stripped, no tracebacks shown to visitors, idle kernels culled after 10 minutes, security headers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from finops_nb import config
+
+
+def apps_dir() -> Path:
+    return config.notebooks_dir() / "apps"
+
+
+def voila_command(port: int, *, open_browser: bool = False) -> list[str]:
+    """The Voila command line; run it with ``cwd=apps_dir()`` so that only that folder is served."""
+    return [sys.executable, "-m", "voila", ".", f"--port={port}", "--Voila.ip=127.0.0.1",
+            "--no-browser" if not open_browser else "--Voila.open_browser=True",
+            "--VoilaConfiguration.strip_sources=True"]
+
+
+def serve(port: int = 8866, *, open_browser: bool = False) -> int:
+    """Run Voila in the foreground until interrupted; returns its exit code."""
+    folder = apps_dir()
+    print(f"serving {folder} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    try:
+        return subprocess.call(voila_command(port, open_browser=open_browser), cwd=folder)
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,160 @@
+"""``finops-nb``: a thin command line over the readers, the analyses and the report runner."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _decimal_json(value):
+    # Sums are exact decimals; as JSON numbers they print through float, whose shortest repr
+    # reproduces any value of up to 15 significant digits exactly (money to 1e-10 below $100k).
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def read_rates(path: str) -> dict[str, Decimal]:
+    """Exchange rates from JSON (``{"EUR": 1.10}``) or CSV lines ``currency,rate``: units of the target per unit."""
+    text = Path(path).read_text()
+    if path.endswith(".json"):
+        return {k: Decimal(str(v)) for k, v in json.loads(text).items()}
+    rates = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 2 and parts[0] and parts[0].lower() != "currency":
+            rates[parts[0]] = Decimal(parts[1])
+    return rates
+
+
+def cmd_totals(args) -> int:
+    from finops_nb import load_charges
+    from finops_nb.analyses.overview import convert_currency, summarize_totals
+
+    charges = load_charges(args.path, format=args.format)
+    df = summarize_totals(charges.table, by=args.by, month=args.month,
+                          case_sensitive_tags=args.case_sensitive_tags).execute()
+    money = ["billed_cost", "effective_cost", "list_cost", "contracted_cost"]
+    if args.rates:
+        df = convert_currency(df, read_rates(args.rates), to=args.to, columns=money)
+        keys = ["billing_period", "currency", *args.by]
+        df = df.groupby(keys, dropna=False, as_index=False).agg(
+            {"rows": "sum", **{m: lambda s: sum((v for v in s if v is not None), Decimal(0)) for m in money}})
+    records = []
+    for rec in df.to_dict(orient="records"):
+        records.append({k: (None if _is_missing(v) else v) for k, v in rec.items()})
+    if args.json:
+        print(json.dumps(records, default=_decimal_json, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Totals of {args.path}" + (f", {args.month}" if args.month else ""))
+    for col in df.columns:
+        table.add_column(col, justify="right" if col in money or col == "rows" else "left")
+    for rec in records:
+        table.add_row(*[_show(rec[c], c in money) for c in df.columns])
+    Console().print(table)
+    return EXIT_OK
+
+
+def _is_missing(v) -> bool:
+    try:
+        return v is None or (isinstance(v, float) and v != v)
+    except TypeError:
+        return False
+
+
+def _show(v, money: bool) -> str:
+    if v is None:
+        return "(none)" if not money else "n/a"
+    if isinstance(v, Decimal):
+        return f"{v.quantize(Decimal('0.0001')):,}"
+    return str(v)
+
+
+def cmd_validate(args) -> int:
+    from finops_nb import load_charges
+
+    charges = load_charges(args.path, format=args.format)
+    n = charges.table.count().execute()
+    print(f"{args.path}: {n} rows loaded from {len(charges.files)} file(s), format {charges.format}")
+    for note in charges.notes:
+        rows = f" ({note.rows} rows)" if note.rows else ""
+        print(f"  {note.level:7} {note.code}: {note.message}{rows}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from finops_nb.report import run_report
+
+    result = run_report(args.month, args.data, out=args.out, engine=args.engine)
+    for r in result.runs:
+        print(f"{r.notebook:36} {r.status:7} {r.seconds:6.1f} s" + (f"  {r.error}" if r.error else ""))
+    print(f"report: {(result.folder / 'index.html').resolve()}")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_app(args) -> int:
+    from finops_nb.app import serve
+
+    return serve(port=args.port, open_browser=args.browser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from finops_nb.sources import FORMATS
+
+    p = argparse.ArgumentParser(prog="finops-nb", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("totals", help="totals per billing period and currency (and --by keys)")
+    t.add_argument("path", help="billing export: file or folder (.csv, .csv.gz, .parquet); 'sample' = shipped sample")
+    t.add_argument("--by", action="append", default=[], metavar="COLUMN",
+                   help="group by a column or tag:KEY (repeatable)")
+    t.add_argument("--month", help="billing period YYYY-MM")
+    t.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    t.add_argument("--format", default="auto", choices=FORMATS)
+    t.add_argument("--rates", help="exchange rates file (JSON {\"EUR\": 1.10} or CSV currency,rate)")
+    t.add_argument("--to", default="USD", help="currency to convert to with --rates (default USD)")
+    t.add_argument("--case-sensitive-tags", action="store_true", help="match tag keys exactly")
+    t.set_defaults(func=cmd_totals)
+
+    v = sub.add_parser("validate", help="load an export and list its data-quality notes")
+    v.add_argument("path")
+    v.add_argument("--format", default="auto", choices=FORMATS)
+    v.set_defaults(func=cmd_validate)
+
+    r = sub.add_parser("report", help="run every notebook for a month into DIR/YYYY-MM/")
+    r.add_argument("--month", required=True, help="billing period YYYY-MM")
+    r.add_argument("--data", default="sample", help="billing export (default: the shipped real sample)")
+    r.add_argument("--out", default=None, help="output folder (default ./reports or FINOPS_REPORTS_DIR)")
+    r.add_argument("--engine", default="duckdb://", help="engine URL (default embedded DuckDB)")
+    r.set_defaults(func=cmd_report)
+
+    a = sub.add_parser("app", help="serve the Voila apps in notebooks/apps/ on 127.0.0.1")
+    a.add_argument("--port", type=int, default=8866)
+    a.add_argument("--browser", action="store_true", help="open a browser")
+    a.set_defaults(func=cmd_app)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from finops_nb.errors import FinopsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FinopsError as exc:
+        print(f"finops-nb: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Configuration in one place: paths and FINOPS_* environment overrides.
+
+| variable            | meaning                                             | default                      |
+|---------------------|-----------------------------------------------------|------------------------------|
+| FINOPS_DATA         | billing export the apps and notebooks read          | the shipped real FOCUS sample |
+| FINOPS_ENGINE       | engine URL for ``engine.connect``                   | ``duckdb://`` (in memory)     |
+| FINOPS_REPORTS_DIR  | where ``finops-nb report`` writes month folders     | ``./reports``                 |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SAMPLE_PATH = PACKAGE_DIR / "data" / "samples" / "focus_sample_1000.csv"
+SQL_DIR = PACKAGE_DIR / "sql"
+SAMPLE_ALIASES = {"", "sample"}
+
+
+def repo_root() -> Path:
+    """The checkout holding ``notebooks/`` (the package is installed editable from it)."""
+    return PACKAGE_DIR.parent
+
+
+def notebooks_dir() -> Path:
+    return repo_root() / "notebooks"
+
+
+def resolve_data(data: str | os.PathLike | None = None) -> str:
+    """Turn a ``data`` parameter into a path or URL: ``"sample"``/empty means FINOPS_DATA or the sample."""
+    text = "" if data is None else str(data)
+    if text.strip() in SAMPLE_ALIASES:
+        text = os.environ.get("FINOPS_DATA", "").strip() or str(SAMPLE_PATH)
+    return text
+
+
+def engine_url(url: str | None = None) -> str:
+    return url or os.environ.get("FINOPS_ENGINE", "").strip() or "duckdb://"
+
+
+def reports_dir(out: str | os.PathLike | None = None) -> Path:
+    return Path(out or os.environ.get("FINOPS_REPORTS_DIR", "reports"))

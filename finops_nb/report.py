@@ -1,0 +1,198 @@
+"""The monthly report: run every notebook with papermill, export self-contained HTML, write an index and
+a manifest. A notebook that fails is kept with its error while the others still run."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import nbformat
+
+from finops_nb import config
+from finops_nb.analyses.common import check_month
+from finops_nb.errors import FinopsError
+from finops_nb.sources.base import list_files, sha256
+
+NOTEBOOKS = ["00-overview.ipynb", "10-savings-opportunities.ipynb", "20-rightsizing.ipynb", "30-commitments.ipynb"]
+TEMPLATES = config.PACKAGE_DIR / "templates"
+HEADLINE_MIME = "application/vnd.finops-nb.headline+json"
+PACKAGES = ["finops-nb", "duckdb", "ibis-framework", "sqlglot", "pandas", "pyarrow", "altair", "vl-convert-python",
+            "papermill", "nbconvert", "ipykernel", "boto3"]
+log = logging.getLogger("finops_nb.report")
+
+
+def record_headline(**figures) -> None:
+    """Show a notebook's headline figures and mark them for the report index (call once, near the end)."""
+    from IPython.display import display
+
+    clean = {k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in figures.items()}
+    text = "\n".join(f"{k}: {v}" for k, v in clean.items())
+    display({HEADLINE_MIME: clean, "text/plain": text}, raw=True)
+
+
+@dataclass
+class NotebookRun:
+    notebook: str
+    status: str = "pending"  # ok | failed
+    seconds: float = 0.0
+    error: str | None = None
+    headline: dict = field(default_factory=dict)
+    ipynb: str = ""
+    html: str = ""
+
+
+@dataclass
+class ReportResult:
+    month: str
+    folder: Path
+    runs: list[NotebookRun]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.runs)
+
+
+def run_report(month: str, data: str | None = None, *, out: str | Path | None = None, engine: str = "duckdb://",
+               notebooks: list[str] | None = None, notebooks_dir: Path | None = None,
+               kernel_name: str = "python3", show_progress: bool = True) -> ReportResult:
+    """Execute the notebooks for ``month`` into ``out/month/`` and write ``index.html`` and ``manifest.json``."""
+    import papermill as pm
+    from rich.progress import Progress
+
+    month = check_month(month)
+    data_path = config.resolve_data(data)
+    src_dir = Path(notebooks_dir or config.notebooks_dir())
+    folder = config.reports_dir(out) / month
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / "report.log", mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    started = datetime.now(UTC)
+    params = {"month": month, "data": data_path, "engine": engine}
+    runs = [NotebookRun(nb) for nb in (notebooks or NOTEBOOKS)]
+    log.info("report %s: data=%s engine=%s", month, data_path, engine)
+    try:
+        with Progress(disable=not show_progress, transient=False) as progress:
+            task = progress.add_task(f"report {month}", total=len(runs))
+            for run in runs:
+                progress.update(task, description=f"{month}: {run.notebook}")
+                _run_one(pm, run, src_dir, folder, params, kernel_name)
+                progress.advance(task)
+        result = ReportResult(month, folder, runs)
+        _write_manifest(result, params, data_path, kernel_name, started)
+        _write_index(result, params)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    return result
+
+
+def _run_one(pm, run: NotebookRun, src_dir: Path, folder: Path, params: dict, kernel_name: str) -> None:
+    src = src_dir / run.notebook
+    dst = folder / run.notebook
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel_name, cwd=str(src_dir),
+                            progress_bar=False, log_output=False)
+        run.status = "ok"
+    except Exception as exc:  # papermill keeps the failed notebook with its error cells
+        run.status = "failed"
+        run.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        log.error("%s failed: %s", run.notebook, run.error)
+    run.seconds = round(time.perf_counter() - t0, 2)
+    if dst.exists():
+        run.ipynb = dst.name
+        nb = nbformat.read(dst, as_version=4)
+        run.headline = _headline(nb)
+        html_path = dst.with_suffix(".html")
+        html_path.write_text(to_html(nb), encoding="utf-8")
+        run.html = html_path.name
+    log.info("%s %s in %.1f s", run.notebook, run.status, run.seconds)
+
+
+def _headline(nb) -> dict:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if HEADLINE_MIME in data:
+                return dict(data[HEADLINE_MIME])
+    return {}
+
+
+def to_html(nb) -> str:
+    """A self-contained HTML page: code hidden, images and SVG charts inline, no script from the network."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="finops_report", extra_template_basedirs=[str(TEMPLATES)],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            embed_images=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _write_manifest(result: ReportResult, params: dict, data_path: str, kernel_name: str,
+                    started: datetime) -> None:
+    try:
+        inputs = [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256(f)} for f in list_files(data_path)]
+    except FinopsError as exc:
+        inputs = [{"path": data_path, "error": str(exc)}]
+    manifest = {
+        "month": result.month,
+        "parameters": params,
+        "kernel_name": kernel_name,
+        "inputs": inputs,
+        "packages": package_versions(),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "ok" if result.ok else "failed",
+        "notebooks": [asdict(r) for r in result.runs],
+    }
+    (result.folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def _write_index(result: ReportResult, params: dict) -> None:
+    rows = []
+    for r in result.runs:
+        figures = "<br>".join(f"{html.escape(str(k))}: <b>{html.escape(_fmt(v))}</b>" for k, v in r.headline.items())
+        link = f'<a href="{html.escape(r.html)}">{html.escape(r.notebook)}</a>' if r.html else html.escape(r.notebook)
+        status = "ok" if r.status == "ok" else f"FAILED: {html.escape(r.error or '')}"
+        rows.append(f"<tr class='{r.status}'><td>{link}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
+                    f"<td>{figures}</td></tr>")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>FinOps report {result.month}</title>
+<style>body{{font-family:sans-serif;margin:2em;}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:6px 10px;vertical-align:top}} tr.failed td{{background:#fde8e8}}</style>
+</head><body>
+<h1>FinOps report, billing period {result.month}</h1>
+<p>Data: <code>{html.escape(str(params['data']))}</code> &middot; engine <code>{html.escape(params['engine'])}</code>
+&middot; status <b>{'ok' if result.ok else 'failed'}</b>
+&middot; details in <a href="manifest.json">manifest.json</a></p>
+<table><tr><th>notebook</th><th>status</th><th>time</th><th>headline figures</th></tr>
+{''.join(rows)}
+</table></body></html>
+"""
+    (result.folder / "index.html").write_text(page, encoding="utf-8")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4f}"
+    return str(v)

@@ -1,0 +1,303 @@
+"""FOCUS 1.0-1.2 exports (any provider) into the canonical table.
+
+Each file is read as text (CSV) or as stored (Parquet), every FOCUS column is cast to its canonical type
+with TRY_CAST, and any value that does not cast stops the load with the file, row and column. Only when
+every file passed is the ``charges`` table created, so nothing is ever half-loaded.
+Rows are numbered from 1 for the first data row (blank lines are not counted).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from finops_nb import schema
+from finops_nb.engine import raw_duckdb
+from finops_nb.errors import ConservationError, DataError
+from finops_nb.sources.base import Charges, Note, head_text, read_sql, sha256
+
+NULL_STRINGS = ["NULL", "null", ""]
+ZONE_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+TABLE = "charges"
+
+
+def q(name: str) -> str:
+    """Quote an identifier (a column name read from a file header)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """Quote one of our own constants (allowed values) as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
+    """Load FOCUS files into the ``charges`` table of ``con`` and return it with its notes."""
+    db = raw_duckdb(con)
+    _refuse_duplicates(files)
+    notes: list[Note] = []
+    typed_tables: list[str] = []
+    source_totals: dict[tuple[str, str | None], Decimal] = {}
+    try:
+        for i, f in enumerate(files):
+            typed = f"__focus_typed_{i}"
+            _load_file(db, f, typed, notes, source_totals)
+            typed_tables.append(typed)
+        union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed_tables)
+        db.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {union}")
+    finally:
+        db.execute("DROP TABLE IF EXISTS __focus_raw")
+        for t in typed_tables:
+            db.execute(f"DROP TABLE IF EXISTS {t}")
+    notes += _fix_purchase_double_count(db)
+    _check_conservation(db, source_totals)
+    return Charges(table=con.table(TABLE), con=con, files=list(files), format="focus", notes=notes)
+
+
+def _refuse_duplicates(files: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for f in files:
+        digest = sha256(f)
+        if digest in seen:
+            raise DataError(f"has the same content as {seen[digest]}", file=str(f),
+                            hint="the same export was given twice; remove one copy so no cost is counted twice")
+        seen[digest] = f
+
+
+def _read_raw(db: duckdb.DuckDBPyConnection, f: Path) -> None:
+    """Create the temp table ``__focus_raw``: the file as stored, with a 1-based ``__row``."""
+    name = f.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE __focus_raw AS SELECT * EXCLUDE (file_row_number), "
+                "file_row_number + 1 AS __row FROM read_parquet(?, file_row_number = true)", [str(f)])
+        else:
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE __focus_raw AS SELECT row_number() OVER () AS __row, * "
+                "FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)", [str(f), NULL_STRINGS])
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(f"cannot be parsed: {first}", file=str(f),
+                        hint="check that the file is complete (not truncated) and is CSV or Parquet") from exc
+
+
+def _map_headers(headers: list[str], f: Path, notes: list[Note]) -> dict[str, str]:
+    """header -> output column: FOCUS names canonicalized, x_ kept, anything else prefixed with x_."""
+    out: dict[str, str] = {}
+    for h in headers:
+        if h == "__row":
+            continue
+        canon = schema.canonical_name(h)
+        if canon is None:
+            target = h if h.startswith("x_") else f"x_{h.strip()}"
+            if target != h:
+                notes.append(Note("info", "non-standard-column",
+                                  f"column {h!r} is not a FOCUS column; kept as {target!r}", file=str(f)))
+        else:
+            target = canon
+            if canon != h:
+                notes.append(Note("info", "column-spelling", f"column {h!r} read as {canon!r}", file=str(f)))
+        if target in out.values():
+            raise DataError(f"two headers map to the same column {target!r}", file=str(f), column=h,
+                            hint="remove the duplicate column")
+        out[h] = target
+    return out
+
+
+def _typed_expr(raw: str, target: str, raw_type: str) -> str:
+    """SQL turning the raw column into its canonical type (NULL where it does not cast)."""
+    kind = schema.COLUMNS[target]
+    col = q(raw)
+    if kind == schema.TAGS:
+        if raw_type.upper().startswith("MAP"):
+            return f"TRY_CAST({col} AS {schema.TAGS})"
+        return f"json_transform(TRY_CAST({col} AS JSON), '\"{schema.TAGS}\"')"
+    if kind in (schema.MONEY, schema.TIMESTAMP):
+        return f"TRY_CAST({col} AS {kind})"
+    text = f"CAST({col} AS VARCHAR)"
+    allowed = schema.ALLOWED.get(target)
+    if not allowed:
+        return text
+    whens = " ".join(f"WHEN lower(trim({text})) = {_lit(v.lower())} THEN {_lit(v)}" for v in allowed)
+    return f"CASE {whens} ELSE {text} END"
+
+
+def _load_file(db, f: Path, typed: str, notes: list[Note], totals: dict) -> None:
+    _read_raw(db, f)
+    described = db.execute("DESCRIBE __focus_raw").fetchall()
+    raw_types = {name: typ for name, typ, *_ in described}
+    mapping = _map_headers(list(raw_types), f, notes)
+    by_target = {t: h for h, t in mapping.items() if t in schema.COLUMNS}
+    missing_required = [c for c in schema.REQUIRED if c not in by_target]
+    if missing_required:
+        raise DataError(f"required FOCUS column(s) missing: {', '.join(missing_required)}", file=str(f),
+                        column=missing_required[0], hint="is this a FOCUS export? pass --format to choose a reader")
+
+    exprs: dict[str, str] = {}
+    for target, typ in schema.COLUMNS.items():
+        if target in by_target:
+            exprs[target] = _typed_expr(by_target[target], target, raw_types[by_target[target]])
+        else:
+            exprs[target] = f"CAST(NULL AS {typ})"
+    for h, target in mapping.items():
+        if target.startswith("x_"):
+            exprs[target] = q(h)
+
+    _check_values(db, f, by_target, exprs)
+    select = ", ".join(f"{e} AS {q(name)}" for name, e in exprs.items())
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select} FROM __focus_raw")
+    _check_required_values(db, f, typed, [c for c in schema.REQUIRED_VALUES if c in by_target])
+    notes += _quirk_notes(db, f, typed, by_target, raw_types)
+    absent = [c for c in schema.COLUMNS if c not in by_target]
+    if "BillingCurrency" in absent:
+        notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under an "
+                          "unknown currency and never added to another currency", file=str(f)))
+    rows = db.execute(
+        f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) FROM {typed} GROUP BY ALL"
+    ).fetchall()
+    for period, currency, total in rows:
+        totals[(period, currency)] = totals.get((period, currency), Decimal(0)) + (total or Decimal(0))
+
+
+def _check_values(db, f: Path, by_target: dict[str, str], exprs: dict[str, str]) -> None:
+    """Every non-empty value of a typed column must cast; the first that does not is the error."""
+    checks = []
+    for target, raw in by_target.items():
+        if schema.COLUMNS[target] == schema.STRING:
+            continue
+        bad = f"{q(raw)} IS NOT NULL AND ({exprs[target]}) IS NULL"
+        checks.append((target, raw, f"count(*) FILTER (WHERE {bad})",
+                       f"arg_min(CAST({q(raw)} AS VARCHAR), __row) FILTER (WHERE {bad})",
+                       f"min(__row) FILTER (WHERE {bad})"))
+    if not checks:
+        return
+    sql = "SELECT " + ", ".join(", ".join(c[2:]) for c in checks) + " FROM __focus_raw"
+    result = db.execute(sql).fetchone()
+    for k, (target, raw, *_rest) in enumerate(checks):
+        count, value, row = result[3 * k: 3 * k + 3]
+        if count:
+            kind = schema.COLUMNS[target]
+            what = {schema.MONEY: "a number", schema.TIMESTAMP: "a valid timestamp",
+                    schema.TAGS: "a JSON object of tags"}[kind]
+            raise DataError(f"{value!r} is not {what} ({count} such row(s) in this file; nothing was loaded)",
+                            file=str(f), row=row, column=raw, hint="fix or remove the row and load again")
+
+
+def _check_required_values(db, f: Path, typed: str, columns: list[str]) -> None:
+    for col in columns:
+        row = db.execute(f"SELECT min(__row), count(*) FROM {typed} WHERE {q(col)} IS NULL").fetchone()
+        if row[1]:
+            raise DataError(f"is empty in {row[1]} row(s); FOCUS requires a value (nothing was loaded)",
+                            file=str(f), row=row[0], column=col, hint="fix the export and load again")
+
+
+def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: dict[str, str]) -> list[Note]:
+    """Real exports' known deviations, kept as they are (or fixed as stated) and reported."""
+    notes: list[Note] = []
+    file = str(f)
+
+    def add(level, code, message, rows=0):
+        notes.append(Note(level, code, message, rows=rows, file=file))
+
+    if not f.name.lower().endswith(".parquet"):
+        head = head_text(f)
+        for token in ("NULL", "null"):
+            if re.search(rf'(^|,)"?{token}"?(,|\r?\n)', head, re.M):
+                add("info", "null-strings", f"missing values are written as the string {token!r}; read as missing")
+    cps = by_target["ChargePeriodStart"]
+    if raw_types[cps].upper() == "VARCHAR":
+        n = db.execute(f"SELECT count(*) FROM __focus_raw WHERE NOT regexp_matches(trim({q(cps)}), ?)",
+                       [ZONE_RE]).fetchone()[0]
+        if n:
+            add("info", "zoneless-timestamps", "timestamps carry no time zone; read as UTC", rows=n)
+    if "Tags" in by_target:
+        if raw_types[by_target["Tags"]].upper() == "VARCHAR":
+            add("info", "tags-json", "Tags stored as JSON text; parsed into a key/value map")
+        keys = [r[0] for r in db.execute(
+            f"SELECT DISTINCT k FROM (SELECT unnest(map_keys(Tags)) AS k FROM {typed}) WHERE k <> trim(k) ORDER BY k"
+        ).fetchall()]
+        if keys:
+            add("warning", "tag-key-spacing", "tag keys with surrounding spaces: "
+                + ", ".join(repr(k) for k in keys) + "; tag lookups ignore case and surrounding spaces")
+    if "AvailabilityZone" in by_target:
+        n, who = db.execute(
+            f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} "
+            "WHERE regexp_matches(AvailabilityZone, '^[0-9.eE+-]+$')").fetchone()
+        if n:
+            add("warning", "availability-zone-number",
+                f"AvailabilityZone holds a number instead of a zone (provider: {who}); kept as is", rows=n)
+    for col, allowed in schema.ALLOWED.items():
+        if col not in by_target:
+            continue
+        raw = q(by_target[col])
+        fixed = db.execute(
+            f"SELECT count(*), string_agg(DISTINCT r.{raw}, ', ') FROM __focus_raw r JOIN {typed} t USING (__row) "
+            f"WHERE r.{raw} IS NOT NULL AND r.{raw} <> t.{q(col)}").fetchone()
+        if fixed[0]:
+            add("warning", "allowed-value-spelling",
+                f"{col} value(s) {fixed[1]} rewritten to the FOCUS spelling", rows=fixed[0])
+        other = db.execute(
+            f"SELECT count(*), string_agg(DISTINCT {q(col)}, ', ') FROM {typed} WHERE {q(col)} IS NOT NULL "
+            f"AND {q(col)} NOT IN ({', '.join(_lit(v) for v in allowed)})").fetchone()
+        if other[0]:
+            add("warning", "not-allowed-value", f"{col} value(s) not allowed by FOCUS, kept: {other[1]}",
+                rows=other[0])
+    for col in ("EffectiveCost", "ListCost", "ContractedCost"):
+        if col not in by_target:
+            add("warning", "missing-column", f"no {col} column: views that need it say 'not available'")
+            continue
+        n, who = db.execute(f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} "
+                            f"WHERE {q(col)} IS NULL").fetchone()
+        if n:
+            add("warning", "missing-cost", f"{col} is empty (provider: {who}); sums of {col} leave these rows out",
+                rows=n)
+    n, who = db.execute(
+        f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} WHERE ChargeCategory = 'Usage' "
+        "AND EffectiveCost = 0 AND BilledCost > 0 AND CommitmentDiscountId IS NULL").fetchone()
+    if n:
+        add("warning", "effective-zero",
+            f"usage rows with BilledCost > 0 but EffectiveCost 0 (provider: {who}); kept as exported", rows=n)
+    return notes
+
+
+def _fix_purchase_double_count(db) -> list[Note]:
+    """Count a commitment Purchase row's EffectiveCost as 0 where it would be counted twice.
+
+    FOCUS 1.x: EffectiveCost MUST be 0 for the purchase of a commitment that covers future charges; its
+    cost reaches the usage rows (Used and Unused) through amortization. Some exports copy BilledCost
+    into EffectiveCost on the Purchase row. We detect that per commitment and billing period as
+    ``purchase effective + usage effective > purchase billed`` (counting both would exceed what the
+    commitment cost) and set the Purchase row's EffectiveCost to 0, with a warning naming the amount.
+    A Purchase row that carries only the unused part (as AWS's fee rows may) is left alone.
+    """
+    sql = read_sql("purchase_double_count.sql")
+    rows = db.execute(sql).fetchall()
+    if not rows:
+        return []
+    amount = sum((r[2] for r in rows), Decimal(0))
+    db.execute(
+        f"UPDATE {TABLE} SET EffectiveCost = 0 WHERE ChargeCategory = 'Purchase' AND EffectiveCost <> 0 "
+        "AND (CommitmentDiscountId, BillingPeriodStart) IN (SELECT (CommitmentDiscountId, BillingPeriodStart) "
+        f"FROM ({sql}))")
+    ids = ", ".join(sorted({r[0] for r in rows}))
+    return [Note("warning", "purchase-double-count",
+                 f"Purchase rows of commitment(s) {ids} carried EffectiveCost {amount.normalize():f} while their "
+                 "usage rows carry the amortized amount; counted as 0 in effective cost (FOCUS: EffectiveCost "
+                 "of a commitment purchase is 0)", rows=len(rows))]
+
+
+def _check_conservation(db, source: dict[tuple[str, str | None], Decimal]) -> None:
+    """Per billing period and currency, BilledCost out must equal the files' BilledCost in, exactly."""
+    out = {(p, c): (t or Decimal(0)) for p, c, t in db.execute(
+        f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) FROM {TABLE} GROUP BY ALL"
+    ).fetchall()}
+    for key in sorted(set(out) | set(source), key=str):
+        if out.get(key, Decimal(0)) != source.get(key, Decimal(0)):
+            raise ConservationError(
+                f"billing period {key[0]} {key[1]}: loaded BilledCost {out.get(key)} differs from the "
+                f"source's {source.get(key)}", hint="this is a bug in the reader; please report it")

@@ -1,0 +1,45 @@
+"""Shared fixtures. Hand-worked cases are read in place from ../shared (beside the checkout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+# Never let boto3 probe the instance metadata service, never use a developer's real AWS credentials.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+    os.environ.pop(var, None)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FINOPS_SHARED") or ROOT.parent / "shared")
+SAMPLE = ROOT / "finops_nb" / "data" / "samples" / "focus_sample_1000.csv"
+
+
+def shared_path(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found: the hand-worked cases live in ../shared beside the checkout "
+                    "(or set FINOPS_SHARED)")
+    return path
+
+
+def case(name: str) -> tuple[Path, dict]:
+    folder = shared_path("cases", name)
+    return folder / "input.csv", json.loads((folder / "expected.json").read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def con():
+    from finops_nb import connect
+
+    return connect()

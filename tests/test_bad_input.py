@@ -1,0 +1,103 @@
+"""Bad input gets a clear error naming file, row and column, and nothing is half-loaded."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import pytest
+from conftest import SAMPLE
+
+from finops_nb import load_charges
+from finops_nb.cli import main
+from finops_nb.errors import DataError
+
+HEADER = "BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceName,BilledCost\n"
+ROW = "USD,2025-01-01T00:00:00Z,2025-01-02T00:00:00Z,2025-01-03T00:00:00Z,Usage,Compute,{cost}\n"
+
+
+def write(path, rows):
+    path.write_text(HEADER + "".join(ROW.format(cost=c) for c in rows))
+    return path
+
+
+def test_text_in_a_money_column(tmp_path, con):
+    f = write(tmp_path / "bad.csv", ["1.00", "2.00", "twelve", "oops"])
+    with pytest.raises(DataError) as err:
+        load_charges(f, con=con)
+    assert (err.value.file, err.value.row, err.value.column) == (str(f), 3, "BilledCost")
+    assert "'twelve' is not a number" in str(err.value) and "2 such row(s)" in str(err.value)
+
+
+def test_empty_billed_cost_is_an_error_not_a_zero(tmp_path, con):
+    f = write(tmp_path / "empty.csv", ["1.00", ""])
+    with pytest.raises(DataError) as err:
+        load_charges(f, con=con)
+    assert (err.value.row, err.value.column) == (2, "BilledCost")
+
+
+def test_a_bad_file_in_a_folder_loads_nothing(tmp_path, con):
+    write(tmp_path / "a.csv", ["1.00"])
+    write(tmp_path / "b.csv", ["x"])
+    with pytest.raises(DataError, match="b.csv"):
+        load_charges(tmp_path, con=con)
+    assert "charges" not in con.list_tables()
+
+
+def test_truncated_gzip(tmp_path, con):
+    full = tmp_path / "full.csv.gz"
+    with open(SAMPLE, "rb") as src, gzip.open(full, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    cut = tmp_path / "cut" / "focus.csv.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(DataError) as err:
+        load_charges(cut, con=con)
+    assert err.value.file == str(cut)
+
+
+def test_gzip_and_parquet_load_the_same_totals(tmp_path, con):
+    gz = tmp_path / "focus.csv.gz"
+    with open(SAMPLE, "rb") as src, gzip.open(gz, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    t1 = load_charges(gz, con=con).table
+    a = t1.aggregate(n=t1.count(), b=t1.BilledCost.sum(), e=t1.EffectiveCost.sum()).execute().iloc[0]
+    pq = tmp_path / "focus.parquet"
+    t1.to_parquet(pq)
+    from finops_nb import connect
+
+    t2 = load_charges(pq, con=connect()).table
+    b = t2.aggregate(n=t2.count(), b=t2.BilledCost.sum(), e=t2.EffectiveCost.sum()).execute().iloc[0]
+    assert (a.n, a.b, a.e) == (b.n, b.b, b.e) == (1000, a.b, a.e)
+    assert str(a.b) == "20.520226728990"
+
+
+def test_the_same_file_twice(tmp_path, con):
+    write(tmp_path / "a.csv", ["1.00"])
+    shutil.copy(tmp_path / "a.csv", tmp_path / "copy-of-a.csv")
+    with pytest.raises(DataError, match="same content"):
+        load_charges(tmp_path, con=con)
+
+
+def test_missing_required_column(tmp_path, con):
+    f = tmp_path / "nocost.csv"
+    f.write_text("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargeCategory\nUSD,2025-01-01,2025-01-01,Usage\n")
+    with pytest.raises(DataError) as err:
+        load_charges(f, con=con)
+    assert err.value.column == "BilledCost"
+
+
+def test_missing_path_and_unsupported_type(tmp_path, con):
+    with pytest.raises(DataError, match="no such file"):
+        load_charges(tmp_path / "nope.csv", con=con)
+    other = tmp_path / "bill.xlsx"
+    other.write_text("x")
+    with pytest.raises(DataError, match="unsupported file type"):
+        load_charges(other, con=con)
+
+
+def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
+    f = write(tmp_path / "bad.csv", ["1.00", "abc"])
+    assert main(["totals", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"file {f}, row 2, column BilledCost" in err

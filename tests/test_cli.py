@@ -1,0 +1,52 @@
+"""``finops-nb totals`` and ``validate`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import case
+
+from finops_nb.cli import main
+
+
+def totals(capsys, *args):
+    assert main(["totals", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_totals_on_the_shipped_sample(capsys):
+    got = totals(capsys, "sample")
+    assert [(r["billing_period"], r["currency"], r["rows"], round(r["billed_cost"], 4), round(r["effective_cost"], 4))
+            for r in got] == [("2024-09", "USD", 999, 20.2802, 14.9765), ("2024-10", "USD", 1, 0.24, 0.0)]
+    assert {"list_cost", "contracted_cost"} <= set(got[0])
+
+
+def test_totals_month_and_by_tag_keep_untagged_cost(capsys):
+    got = totals(capsys, "sample", "--month", "2024-09", "--by", "tag:ORG")
+    assert all(r["billing_period"] == "2024-09" for r in got)
+    keys = {r["tag:ORG"] for r in got}
+    assert None in keys and len(keys) > 1  # ' org' matched ignoring case and spaces; untagged kept apart
+    assert round(sum(r["billed_cost"] for r in got), 4) == 20.2802
+
+
+def test_totals_by_tag_case_sensitive_finds_nothing_for_wrong_case(capsys):
+    got = totals(capsys, "sample", "--month", "2024-09", "--by", "tag:ORG", "--case-sensitive-tags")
+    assert [r["tag:ORG"] for r in got] == [None]
+
+
+def test_totals_with_rates_converts_before_adding(tmp_path, capsys):
+    path, exp = case("mixed-currencies")
+    rates = tmp_path / "rates.json"
+    rates.write_text(json.dumps(exp["with_rates"]["rates_to_USD"]))
+    got = totals(capsys, str(path), "--rates", str(rates), "--to", "USD")
+    assert [(r["currency"], r["billed_cost"]) for r in got] == [("USD", 225.0)]
+    plain = totals(capsys, str(path))
+    assert sorted((r["currency"], r["billed_cost"]) for r in plain) == [("EUR", 50.0), ("JPY", 10000.0), ("USD", 100.0)]
+
+
+def test_console_script_and_validate():
+    out = subprocess.run([sys.executable, "-m", "finops_nb.cli", "validate", "sample"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "1000 rows loaded" in out and "zoneless-timestamps" in out
