@@ -95,7 +95,7 @@ def cmd_validate(args) -> int:
 def cmd_report(args) -> int:
     from finops_nb.report import run_report
 
-    result = run_report(args.month, args.data, out=args.out, engine=args.engine)
+    result = run_report(args.month, args.data, out=args.out, engine=args.engine, notebooks_dir=args.notebooks_dir)
     for r in result.runs:
         print(f"{r.notebook:36} {r.status:7} {r.seconds:6.1f} s" + (f"  {r.error}" if r.error else ""))
     print(f"report: {(result.folder / 'index.html').resolve()}")
@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", default="sample", help="billing export (default: the shipped real sample)")
     r.add_argument("--out", default=None, help="output folder (default ./reports or FINOPS_REPORTS_DIR)")
     r.add_argument("--engine", default="duckdb://", help="engine URL (default embedded DuckDB)")
+    r.add_argument("--notebooks-dir", default=None, help="run every notebook of this folder instead of the suite's")
     r.set_defaults(func=cmd_report)
 
     a = sub.add_parser("app", help="serve the Voila apps in notebooks/apps/ on 127.0.0.1")

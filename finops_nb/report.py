@@ -77,7 +77,9 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
     log.setLevel(logging.INFO)
     started = datetime.now(UTC)
     params = {"month": month, "data": data_path, "engine": engine}
-    runs = [NotebookRun(nb) for nb in (notebooks or NOTEBOOKS)]
+    if notebooks is None:
+        notebooks = sorted(p.name for p in src_dir.glob("*.ipynb")) if notebooks_dir else NOTEBOOKS
+    runs = [NotebookRun(nb) for nb in notebooks]
     log.info("report %s: data=%s engine=%s", month, data_path, engine)
     try:
         with Progress(disable=not show_progress, transient=False) as progress:
