@@ -7,12 +7,14 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import ibis
 import pandas as pd
 
 from finops_nb.errors import DataError
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+NULL_STRINGS = ["NULL", "null", ""]
 
 
 @dataclass
@@ -88,3 +90,78 @@ def read_sql(name: str) -> str:
 
     text = (SQL_DIR / name).read_text()
     return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("--")).strip().rstrip(";")
+
+
+def q(name: str) -> str:
+    """Quote an identifier (a column name read from a file header)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def refuse_duplicates(files: list[Path]) -> None:
+    """The same content given twice (two names, one export) would count its cost twice."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        digest = sha256(f)
+        if digest in seen:
+            raise DataError(f"has the same content as {seen[digest]}", file=str(f),
+                            hint="the same export was given twice; remove one copy so no cost is counted twice")
+        seen[digest] = f
+
+
+def read_raw(db: duckdb.DuckDBPyConnection, f: Path, table: str) -> None:
+    """Create the temp table ``table``: the file as stored (CSV as text), with a 1-based ``__row``."""
+    name = f.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            db.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
+                "file_row_number + 1 AS __row FROM read_parquet(?, file_row_number = true)", [str(f)])
+        else:
+            db.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS __row, * "
+                "FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)", [str(f), NULL_STRINGS])
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(f"cannot be parsed: {first}", file=str(f),
+                        hint="check that the file is complete (not truncated) and is CSV or Parquet") from exc
+
+
+def raw_columns(db: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a raw table, without ``__row``."""
+    return {name: typ for name, typ, *_ in db.execute(f"DESCRIBE {table}").fetchall() if name != "__row"}
+
+
+KIND_WORDS = {"money": "a number", "timestamp": "a valid timestamp", "tags": "a JSON object of tags"}
+
+
+def check_values(db: duckdb.DuckDBPyConnection, f: Path, raw_table: str,
+                 checks: list[tuple[str, str, str]]) -> None:
+    """Every non-empty value must cast; the first that does not is the error, naming file, row and column.
+
+    ``checks``: (raw column, SQL expression of its typed value, kind), kind one of ``KIND_WORDS`` or a SQL type.
+    """
+    if not checks:
+        return
+    parts = []
+    for raw, typed, _kind in checks:
+        bad = f"{q(raw)} IS NOT NULL AND ({typed}) IS NULL"
+        parts.append(f"count(*) FILTER (WHERE {bad}), arg_min(CAST({q(raw)} AS VARCHAR), __row) FILTER (WHERE {bad}), "
+                     f"min(__row) FILTER (WHERE {bad})")
+    result = db.execute(f"SELECT {', '.join(parts)} FROM {raw_table}").fetchone()
+    for k, (raw, _typed, kind) in enumerate(checks):
+        count, value, row = result[3 * k: 3 * k + 3]
+        if count:
+            what = KIND_WORDS.get(_kind_word(kind), "of the expected type")
+            raise DataError(f"{value!r} is not {what} ({count} such row(s) in this file; nothing was loaded)",
+                            file=str(f), row=row, column=raw, hint="fix or remove the row and load again")
+
+
+def _kind_word(kind: str) -> str:
+    k = kind.upper()
+    if k.startswith("DECIMAL") or k in ("DOUBLE", "MONEY"):
+        return "money"
+    if k.startswith("TIMESTAMP"):
+        return "timestamp"
+    if k.startswith("MAP") or k == "TAGS":
+        return "tags"
+    return kind

@@ -12,22 +12,25 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import ibis
 
 from finops_nb import schema
 from finops_nb.engine import raw_duckdb
 from finops_nb.errors import ConservationError, DataError
-from finops_nb.sources.base import Charges, Note, head_text, read_sql, sha256
+from finops_nb.sources.base import (
+    Charges,
+    Note,
+    check_values,
+    head_text,
+    q,
+    raw_columns,
+    read_raw,
+    read_sql,
+    refuse_duplicates,
+)
 
-NULL_STRINGS = ["NULL", "null", ""]
 ZONE_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 TABLE = "charges"
-
-
-def q(name: str) -> str:
-    """Quote an identifier (a column name read from a file header)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(text: str) -> str:
@@ -38,7 +41,7 @@ def _lit(text: str) -> str:
 def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
     """Load FOCUS files into the ``charges`` table of ``con`` and return it with its notes."""
     db = raw_duckdb(con)
-    _refuse_duplicates(files)
+    refuse_duplicates(files)
     notes: list[Note] = []
     typed_tables: list[str] = []
     source_totals: dict[tuple[str, str | None], Decimal] = {}
@@ -56,34 +59,6 @@ def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
     notes += _fix_purchase_double_count(db)
     _check_conservation(db, source_totals)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="focus", notes=notes)
-
-
-def _refuse_duplicates(files: list[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for f in files:
-        digest = sha256(f)
-        if digest in seen:
-            raise DataError(f"has the same content as {seen[digest]}", file=str(f),
-                            hint="the same export was given twice; remove one copy so no cost is counted twice")
-        seen[digest] = f
-
-
-def _read_raw(db: duckdb.DuckDBPyConnection, f: Path) -> None:
-    """Create the temp table ``__focus_raw``: the file as stored, with a 1-based ``__row``."""
-    name = f.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            db.execute(
-                "CREATE OR REPLACE TEMP TABLE __focus_raw AS SELECT * EXCLUDE (file_row_number), "
-                "file_row_number + 1 AS __row FROM read_parquet(?, file_row_number = true)", [str(f)])
-        else:
-            db.execute(
-                "CREATE OR REPLACE TEMP TABLE __focus_raw AS SELECT row_number() OVER () AS __row, * "
-                "FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)", [str(f), NULL_STRINGS])
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise DataError(f"cannot be parsed: {first}", file=str(f),
-                        hint="check that the file is complete (not truncated) and is CSV or Parquet") from exc
 
 
 def _map_headers(headers: list[str], f: Path, notes: list[Note]) -> dict[str, str]:
@@ -128,9 +103,8 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
 
 
 def _load_file(db, f: Path, typed: str, notes: list[Note], totals: dict) -> None:
-    _read_raw(db, f)
-    described = db.execute("DESCRIBE __focus_raw").fetchall()
-    raw_types = {name: typ for name, typ, *_ in described}
+    read_raw(db, f, "__focus_raw")
+    raw_types = raw_columns(db, "__focus_raw")
     mapping = _map_headers(list(raw_types), f, notes)
     by_target = {t: h for h, t in mapping.items() if t in schema.COLUMNS}
     missing_required = [c for c in schema.REQUIRED if c not in by_target]
@@ -148,7 +122,9 @@ def _load_file(db, f: Path, typed: str, notes: list[Note], totals: dict) -> None
         if target.startswith("x_"):
             exprs[target] = q(h)
 
-    _check_values(db, f, by_target, exprs)
+    typed_checks = [(raw, exprs[target], schema.COLUMNS[target])
+                    for target, raw in by_target.items() if schema.COLUMNS[target] != schema.STRING]
+    check_values(db, f, "__focus_raw", typed_checks)
     select = ", ".join(f"{e} AS {q(name)}" for name, e in exprs.items())
     db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select} FROM __focus_raw")
     _check_required_values(db, f, typed, [c for c in schema.REQUIRED_VALUES if c in by_target])
@@ -162,30 +138,6 @@ def _load_file(db, f: Path, typed: str, notes: list[Note], totals: dict) -> None
     ).fetchall()
     for period, currency, total in rows:
         totals[(period, currency)] = totals.get((period, currency), Decimal(0)) + (total or Decimal(0))
-
-
-def _check_values(db, f: Path, by_target: dict[str, str], exprs: dict[str, str]) -> None:
-    """Every non-empty value of a typed column must cast; the first that does not is the error."""
-    checks = []
-    for target, raw in by_target.items():
-        if schema.COLUMNS[target] == schema.STRING:
-            continue
-        bad = f"{q(raw)} IS NOT NULL AND ({exprs[target]}) IS NULL"
-        checks.append((target, raw, f"count(*) FILTER (WHERE {bad})",
-                       f"arg_min(CAST({q(raw)} AS VARCHAR), __row) FILTER (WHERE {bad})",
-                       f"min(__row) FILTER (WHERE {bad})"))
-    if not checks:
-        return
-    sql = "SELECT " + ", ".join(", ".join(c[2:]) for c in checks) + " FROM __focus_raw"
-    result = db.execute(sql).fetchone()
-    for k, (target, raw, *_rest) in enumerate(checks):
-        count, value, row = result[3 * k: 3 * k + 3]
-        if count:
-            kind = schema.COLUMNS[target]
-            what = {schema.MONEY: "a number", schema.TIMESTAMP: "a valid timestamp",
-                    schema.TAGS: "a JSON object of tags"}[kind]
-            raise DataError(f"{value!r} is not {what} ({count} such row(s) in this file; nothing was loaded)",
-                            file=str(f), row=row, column=raw, hint="fix or remove the row and load again")
 
 
 def _check_required_values(db, f: Path, typed: str, columns: list[str]) -> None:
