@@ -36,12 +36,12 @@ def read_rates(path: str) -> dict[str, Decimal]:
 
 def cmd_totals(args) -> int:
     from finops_nb import load_charges
-    from finops_nb.analyses.overview import convert_currency, summarize_totals
+    from finops_nb.analyses.overview import KINDS, convert_currency, summarize_totals
 
     charges = load_charges(args.path, format=args.format)
-    df = summarize_totals(charges.table, by=args.by, month=args.month,
+    df = summarize_totals(charges.table, by=args.by, month=args.month, basis=args.basis,
                           case_sensitive_tags=args.case_sensitive_tags).execute()
-    money = ["billed_cost", "effective_cost", "list_cost", "contracted_cost"]
+    money = ["billed_cost", "effective_cost", "list_cost", "contracted_cost", *KINDS.values(), "net_cost"]
     if args.rates:
         df = convert_currency(df, read_rates(args.rates), to=args.to, columns=money)
         keys = ["billing_period", "currency", *args.by]
@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--rates", help="exchange rates file (JSON {\"EUR\": 1.10} or CSV currency,rate)")
     t.add_argument("--to", default="USD", help="currency to convert to with --rates (default USD)")
     t.add_argument("--case-sensitive-tags", action="store_true", help="match tag keys exactly")
+    t.add_argument("--basis", default="billed", choices=["billed", "amortized"],
+                   help="cost basis of the usage/purchase/credit/discount/tax/adjustment split (default billed)")
     t.set_defaults(func=cmd_totals)
 
     v = sub.add_parser("validate", help="load an export and list its data-quality notes")
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     except FinopsError as exc:
         print(f"finops-nb: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into head or less that closed early
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

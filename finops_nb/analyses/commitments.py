@@ -26,34 +26,50 @@ TIME_UNITS = r"(?i)(hour|hrs|second)"
 
 
 def summarize_utilization(t: ir.Table, *, month: str | None = None) -> ir.Table:
-    """Per commitment: used, unused and ``utilization_pct = 100 * used / (used + unused)``.
+    """Per commitment: used, unused, ``utilization_pct = 100 * used / (used + unused)`` and net savings.
 
-    FOCUS 1.1+ usage rows of a commitment carry ``CommitmentDiscountStatus`` Used or Unused. The amount
-    is ``CommitmentDiscountQuantity`` when every such row has it (FOCUS 1.1 "commitment discount
-    utilization"), else ``EffectiveCost`` (FOCUS 1.0 exports); ``basis`` says which was used.
-    ``unused_cost = sum(EffectiveCost of Unused rows)``: what the unused part of the commitment cost.
+    Usage rows of a commitment carry ``CommitmentDiscountStatus`` Used or Unused (FOCUS). The amounts are
+    ``CommitmentDiscountQuantity`` when every such row has it (FOCUS 1.1 "commitment discount
+    utilization"), else ``EffectiveCost``; ``basis`` says which. On the cost basis the unused part may
+    also sit on the commitment's Purchase rows (AWS CUR: a Savings Plan recurring fee's amortized cost is
+    its unused commitment; an RI fee's, its unused upfront and recurring fee), so their EffectiveCost
+    counts as unused; a Purchase row that copied the whole commitment was already set to 0 by the loader.
+
+    ``net_savings = on_demand_equivalent - (used_cost + unused_cost)``, with ``on_demand_equivalent`` the
+    ContractedCost of the Used rows (what that usage costs without the commitment), as in Cost Explorer's
+    Savings Plans utilization report (net savings = on-demand cost equivalent - amortized commitment).
     """
-    t = for_month(t, month).filter(lambda r: (r.ChargeCategory == "Usage") & r.CommitmentDiscountId.notnull()
-                                   & r.CommitmentDiscountStatus.isin(["Used", "Unused"]))
-    used = t.CommitmentDiscountStatus == "Used"
+    t = for_month(t, month).filter(lambda r: r.CommitmentDiscountId.notnull())
+    status = t.CommitmentDiscountStatus
+    usage = (t.ChargeCategory == "Usage") & status.isin(["Used", "Unused"])
+    used, unused = usage & (status == "Used"), usage & (status == "Unused")
+    purchase = t.ChargeCategory == "Purchase"
+    t = t.filter(usage | purchase)
     zero = ibis.literal(Decimal(0), type="decimal(38, 12)")
+
+    def total(cond, col):
+        return ibis.ifelse(cond, col, zero).sum()
+
     g = t.group_by([t.BillingCurrency.name("currency"), "CommitmentDiscountId"]).aggregate(
         CommitmentDiscountType=t.CommitmentDiscountType.arbitrary(),
         CommitmentDiscountCategory=t.CommitmentDiscountCategory.arbitrary(),
-        rows=t.count(),
-        rows_with_quantity=t.CommitmentDiscountQuantity.count(),
-        used_quantity=ibis.ifelse(used, t.CommitmentDiscountQuantity, zero).sum(),
-        unused_quantity=ibis.ifelse(~used, t.CommitmentDiscountQuantity, zero).sum(),
-        used_cost=ibis.ifelse(used, t.EffectiveCost, zero).sum(),
-        unused_cost=ibis.ifelse(~used, t.EffectiveCost, zero).sum(),
+        rows=usage.cast("int64").sum(),
+        rows_with_quantity=(usage & t.CommitmentDiscountQuantity.notnull()).cast("int64").sum(),
+        used_quantity=total(used, t.CommitmentDiscountQuantity),
+        unused_quantity=total(unused, t.CommitmentDiscountQuantity),
+        used_cost=total(used, t.EffectiveCost),
+        unused_cost=total(unused | purchase, t.EffectiveCost),
+        on_demand_equivalent=total(used, t.ContractedCost),
+        purchase_billed_cost=total(purchase, t.BilledCost),
     )
-    by_qty = g.rows_with_quantity == g.rows
+    by_qty = (g.rows > 0) & (g.rows_with_quantity == g.rows)
     used_amt = ibis.ifelse(by_qty, g.used_quantity, g.used_cost)
     unused_amt = ibis.ifelse(by_qty, g.unused_quantity, g.unused_cost)
-    total = used_amt + unused_amt
-    pct = ibis.ifelse(total != 0, used_amt.cast("float64") / total.cast("float64") * 100, ibis.null("float64"))
+    whole = used_amt + unused_amt
+    pct = ibis.ifelse(whole != 0, used_amt.cast("float64") / whole.cast("float64") * 100, ibis.null("float64"))
     return g.mutate(basis=ibis.ifelse(by_qty, "quantity", "effective cost"), used=used_amt, unused=unused_amt,
-                    utilization_pct=pct).drop("rows_with_quantity").order_by("CommitmentDiscountId")
+                    utilization_pct=pct, net_savings=g.on_demand_equivalent - g.used_cost - g.unused_cost,
+                    ).drop("rows_with_quantity").order_by("CommitmentDiscountId")
 
 
 def eligible_usage(t: ir.Table) -> ir.Table:

@@ -46,15 +46,30 @@ def for_month(t: ir.Table, month: str | None) -> ir.Table:
 def tag_value(t: ir.Table, key: str, *, case_sensitive: bool = False) -> ir.StringValue:
     """The value of tag ``key`` per row, NULL when untagged.
 
-    By default keys match without regard to case or surrounding spaces (``Env``, `` env`` and ``ENV`` are
-    one key), since real exports spell tag keys inconsistently. ``case_sensitive=True`` matches exactly.
+    By default keys match on their lower-case letters and digits only, so one tag keeps one name however
+    the export spelled it: ``Cost-Center`` (legacy CUR CSV), ``cost_center`` (CUR Parquet, CUR 2.0),
+    ``CostCenter``, `` cost center``. ``case_sensitive=True`` matches the key exactly.
     """
     keys, values = t.Tags.keys(), t.Tags.values()
     if case_sensitive:
         idx = keys.index(key)
     else:
-        idx = keys.map(lambda k: k.strip().lower()).index(key.strip().lower())
+        idx = keys.map(lambda k: k.lower().re_replace("[^a-z0-9]", "")).index(tag_match_key(key))
     return ibis.ifelse(idx >= 0, values[idx], ibis.null("string"))
+
+
+def tag_match_key(key: str) -> str:
+    """The form tag keys are compared in: lower-case letters and digits (``Cost-Center`` -> ``costcenter``)."""
+    return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def charge_kind(t: ir.Table) -> ir.StringValue:
+    """usage, purchase, credit, discount, tax or adjustment: ChargeCategory in lower case, with AWS discount
+    line items (``x_LineItemType`` ending in ``Discount``: EDP, private rate, bundled) as ``discount``."""
+    kind = t.ChargeCategory.lower()
+    if "x_LineItemType" in t.columns:
+        kind = ibis.ifelse(t.x_LineItemType.fill_null("").endswith("Discount"), "discount", kind)
+    return kind
 
 
 def group_key(t: ir.Table, by: str, *, case_sensitive_tags: bool = False) -> ir.Value:

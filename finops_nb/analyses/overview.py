@@ -13,10 +13,12 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from finops_nb.analyses.common import billing_period, for_month, group_keys
+from finops_nb.analyses.common import billing_period, charge_kind, for_month, group_keys
 from finops_nb.errors import ConfigError, MixedCurrencyError
 
 BASIS = {"billed": "BilledCost", "effective": "EffectiveCost", "amortized": "EffectiveCost"}
+KINDS = {"usage": "usage_cost", "purchase": "purchase_cost", "credit": "credits", "discount": "discounts",
+         "tax": "tax", "adjustment": "adjustments"}
 
 
 def cost_column(basis: str) -> str:
@@ -28,23 +30,33 @@ def cost_column(basis: str) -> str:
 
 
 def summarize_totals(t: ir.Table, *, by: Sequence[str] = (), month: str | None = None,
-                     case_sensitive_tags: bool = False) -> ir.Table:
-    """Per billing period, currency and ``by`` keys: rows and the four cost sums.
+                     case_sensitive_tags: bool = False, basis: str = "billed") -> ir.Table:
+    """Per billing period, currency and ``by`` keys: rows, the four cost sums, and the cost split by kind.
 
     ``billed_cost = sum(BilledCost)``, ``effective_cost = sum(EffectiveCost)``, ``list_cost = sum(ListCost)``,
     ``contracted_cost = sum(ContractedCost)`` (FOCUS 1.2 cost columns; empty values are left out of a sum
     and reported by the loader). ``by`` takes column names or ``tag:KEY``; untagged rows form their own
     group (key NULL), so no cost is dropped.
+
+    Then, on ``basis`` (``billed``: BilledCost, ``amortized``/``effective``: EffectiveCost), the sum per kind
+    of charge (``common.charge_kind``): ``usage_cost``, ``purchase_cost``, ``credits``, ``discounts``, ``tax``,
+    ``adjustments``, and ``net_cost``, their sum. Credits never hide usage: each is shown apart.
     """
     t = for_month(t, month)
     keys = [billing_period(t).name("billing_period"), t.BillingCurrency.name("currency"),
             *group_keys(t, by, case_sensitive_tags=case_sensitive_tags)]
+    cost = t[cost_column(basis)]
+    kind = charge_kind(t)
+    zero = ibis.literal(Decimal(0), type=cost.type())
+    by_kind = {name: ibis.ifelse(kind == k, cost, zero).sum() for k, name in KINDS.items()}
     out = t.group_by(keys).aggregate(
         rows=t.count(),
         billed_cost=t.BilledCost.sum(),
         effective_cost=t.EffectiveCost.sum(),
         list_cost=t.ListCost.sum(),
         contracted_cost=t.ContractedCost.sum(),
+        **by_kind,
+        net_cost=cost.sum(),
     )
     return out.order_by([k.get_name() for k in keys])
 

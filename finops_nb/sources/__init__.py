@@ -7,11 +7,48 @@ import os
 import ibis
 
 from finops_nb import config, engine
-from finops_nb.errors import ConfigError
-from finops_nb.sources.base import Charges, Note, list_files
+from finops_nb import schema
+from finops_nb.errors import ConfigError, DataError
+from finops_nb.sources.base import Charges, Note, head_text, list_files
+from finops_nb.sources.cur import is_cur, read_cur
 from finops_nb.sources.focus import read_focus
 
-FORMATS = ("auto", "focus")
+FORMATS = ("auto", "focus", "cur")
+READERS = {"focus": read_focus, "cur": read_cur}
+
+
+def headers(path) -> list[str]:
+    """The column names of one billing file, read cheaply (CSV header line or Parquet schema)."""
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_schema(path).names
+        except Exception as exc:  # pyarrow raises several kinds for a damaged file
+            raise DataError(f"cannot read the Parquet schema: {exc}", file=str(path)) from exc
+    import csv
+
+    first = head_text(path).splitlines()[:1]
+    return next(csv.reader(first), []) if first else []
+
+
+def detect_format(files) -> str:
+    """``cur`` when the columns are a Cost and Usage Report's, ``focus`` when they are FOCUS; else an error."""
+    kinds = {}
+    for f in files:
+        cols = headers(f)
+        if is_cur(cols):
+            kinds[f] = "cur"
+        elif any(schema.canonical_name(c) == "BilledCost" for c in cols):
+            kinds[f] = "focus"
+        else:
+            raise DataError("neither FOCUS (no BilledCost column) nor an AWS CUR (no line item unblended cost)",
+                            file=str(f), column="BilledCost",
+                            hint="pass --format focus or --format cur if the format is known")
+    found = sorted(set(kinds.values()))
+    if len(found) > 1:
+        raise DataError(f"the folder mixes formats ({', '.join(found)}); load each format separately")
+    return found[0]
 
 
 def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend | None = None,
@@ -28,8 +65,9 @@ def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend
     if path.startswith("s3://"):
         raise ConfigError(f"{path}: S3 sources are not supported yet; download the export and pass the folder")
     files = list_files(path)
+    kind = detect_format(files) if format == "auto" else format
     con = con or engine.connect()
-    return read_focus(files, con)
+    return READERS[kind](files, con)
 
 
 __all__ = ["Charges", "Note", "load_charges", "FORMATS"]

@@ -1,0 +1,236 @@
+"""AWS Cost and Usage Reports into the canonical table: legacy CUR (CSV with ``lineItem/UnblendedCost``
+headers, or the Parquet/Athena flavour with ``line_item_unblended_cost``) and CUR 2.0 (Data Exports, with
+the map columns ``product`` and ``resource_tags``).
+
+Every flavour is first brought to CUR 2.0's snake_case names and types (``__cur_all``), then one query,
+``sql/cur_to_focus.sql``, maps it to FOCUS the way AWS does (BilledCost = unblended cost, EffectiveCost =
+AWS's amortized cost per line item type). Bad values stop the load with file, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import ibis
+
+from finops_nb import schema
+from finops_nb.engine import raw_duckdb
+from finops_nb.errors import ConservationError, DataError
+from finops_nb.sources.base import (
+    Charges,
+    Note,
+    check_values,
+    q,
+    raw_columns,
+    read_raw,
+    read_sql,
+    refuse_duplicates,
+)
+
+M, T, S = schema.MONEY, schema.TIMESTAMP, schema.STRING
+
+# CUR 2.0 / Athena column -> type. Columns a report lacks read as NULL (and views that need them say so).
+FIELDS: dict[str, str] = {
+    "bill_billing_period_start_date": T, "bill_billing_period_end_date": T, "bill_payer_account_id": S,
+    "bill_payer_account_name": S, "bill_invoice_id": S, "bill_billing_entity": S, "bill_bill_type": S,
+    "line_item_usage_account_id": S, "line_item_usage_account_name": S, "line_item_usage_start_date": T,
+    "line_item_usage_end_date": T, "line_item_line_item_type": S, "line_item_product_code": S,
+    "line_item_usage_type": S, "line_item_operation": S, "line_item_resource_id": S,
+    "line_item_availability_zone": S, "line_item_usage_amount": M, "line_item_unblended_rate": M,
+    "line_item_unblended_cost": M, "line_item_currency_code": S, "line_item_line_item_description": S,
+    "line_item_legal_entity": S,
+    "pricing_public_on_demand_cost": M, "pricing_public_on_demand_rate": M, "pricing_unit": S, "pricing_term": S,
+    "product_product_name": S, "product_region_code": S, "product_region": S, "product_location": S,
+    "product_instance_type": S, "product_operating_system": S, "product_sku": S, "product_product_family": S,
+    "savings_plan_savings_plan_a_r_n": S, "savings_plan_savings_plan_effective_cost": M,
+    "savings_plan_total_commitment_to_date": M, "savings_plan_used_commitment": M, "savings_plan_end_time": S,
+    "reservation_reservation_a_r_n": S, "reservation_effective_cost": M,
+    "reservation_unused_amortized_upfront_fee_for_billing_period": M, "reservation_unused_recurring_fee": M,
+    "reservation_end_time": S,
+}
+# CUR 2.0 keeps legacy product columns that are not in its fixed schema inside the map column `product`.
+PRODUCT_MAP_KEYS = {f: f.removeprefix("product_") for f in FIELDS if f.startswith("product_")}
+REQUIRED = ["bill_billing_period_start_date", "line_item_usage_start_date", "line_item_line_item_type",
+            "line_item_unblended_cost", "line_item_currency_code"]
+OPTIONAL_GROUPS = {
+    "Savings Plan columns (savings_plan_*)": "savings_plan_savings_plan_a_r_n",
+    "reservation columns (reservation_*)": "reservation_reservation_a_r_n",
+    "resource ids (line_item_resource_id)": "line_item_resource_id",
+    "public on-demand prices (pricing_public_on_demand_*)": "pricing_public_on_demand_cost",
+}
+TAG_PREFIXES = ("resourcetags/", "resource_tags_")
+TABLE = "charges"
+
+
+def snake(header: str) -> str:
+    """AWS's conversion of a legacy CUR header to its Athena/CUR 2.0 name.
+
+    ``lineItem/UnblendedCost`` -> ``line_item_unblended_cost``; ``savingsPlan/SavingsPlanARN`` ->
+    ``savings_plan_savings_plan_a_r_n`` (an underscore before every capital, lower case).
+    """
+    parts = []
+    for part in header.strip().split("/"):
+        part = re.sub(r"(?<!^)([A-Z])", r"_\1", part)
+        parts.append(re.sub(r"[^a-z0-9]+", "_", part.lower()).strip("_"))
+    return re.sub(r"_+", "_", "_".join(p for p in parts if p))
+
+
+def tag_key(header: str) -> str | None:
+    """The tag key of a legacy tag column, or None when ``header`` is not one.
+
+    ``resourceTags/user:Cost-Center`` -> ``Cost-Center``; ``resource_tags_user_cost_center`` -> ``cost_center``;
+    AWS-generated tags keep their prefix (``resourceTags/aws:createdBy`` -> ``aws:createdBy``).
+    """
+    low = header.lower()
+    for prefix in TAG_PREFIXES:
+        if low.startswith(prefix) and len(header) > len(prefix):
+            key = header[len(prefix):]
+            for user in ("user:", "user_"):
+                if key.lower().startswith(user):
+                    return key[len(user):]
+            return key
+    return None
+
+
+def is_cur(headers: list[str]) -> bool:
+    return any(snake(h) == "line_item_unblended_cost" for h in headers)
+
+
+def read_cur(files: list[Path], con: ibis.BaseBackend) -> Charges:
+    """Load CUR files (any flavour, mixed flavours allowed) into the ``charges`` table of ``con``."""
+    db = raw_duckdb(con)
+    refuse_duplicates(files)
+    notes: list[Note] = []
+    typed: list[str] = []
+    present: set[str] = set()
+    try:
+        for i, f in enumerate(files):
+            name = f"__cur_typed_{i}"
+            present |= _load_file(db, f, name, notes)
+            typed.append(name)
+        union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed)
+        db.execute(f"CREATE OR REPLACE TEMP TABLE __cur_all AS {union}")
+        source = _totals(db, "SELECT strftime(bill_billing_period_start_date, '%Y-%m'), line_item_currency_code, "
+                             "sum(line_item_unblended_cost) FROM __cur_all GROUP BY ALL")
+        db.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {read_sql('cur_to_focus.sql')}")
+    finally:
+        db.execute("DROP TABLE IF EXISTS __cur_raw")
+        db.execute("DROP TABLE IF EXISTS __cur_all")
+        for t in typed:
+            db.execute(f"DROP TABLE IF EXISTS {t}")
+    out = _totals(db, f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) "
+                      f"FROM {TABLE} GROUP BY ALL")
+    for key in sorted(set(out) | set(source), key=str):
+        if out.get(key, Decimal(0)) != source.get(key, Decimal(0)):
+            raise ConservationError(f"billing period {key[0]} {key[1]}: BilledCost {out.get(key)} differs from the "
+                                    f"report's unblended cost {source.get(key)}", hint="a bug in the CUR reader")
+    for group, column in OPTIONAL_GROUPS.items():
+        if column not in present:
+            notes.append(Note("info", "not-available", f"the report has no {group}; views that need them say "
+                              "'not available'"))
+    notes += _amortization_notes(db)
+    return Charges(table=con.table(TABLE), con=con, files=list(files), format="cur", notes=notes)
+
+
+def _totals(db, sql: str) -> dict:
+    return {(p, c): (v or Decimal(0)) for p, c, v in db.execute(sql).fetchall()}
+
+
+def _load_file(db, f: Path, typed: str, notes: list[Note]) -> set[str]:
+    """Read one CUR file into ``typed`` with every FIELDS column (typed) and Tags; returns fields present."""
+    read_raw(db, f, "__cur_raw")
+    raw_types = raw_columns(db, "__cur_raw")
+    by_field: dict[str, str] = {}
+    tags: list[tuple[str, str]] = []
+    for header in raw_types:
+        key = tag_key(header)
+        if key is not None:
+            tags.append((key, header))
+            continue
+        name = snake(header)
+        if name in FIELDS and name not in by_field:
+            by_field[name] = header
+    product = next((h for h in raw_types if snake(h) == "product"), None)
+    resource_tags = next((h for h in raw_types if snake(h) == "resource_tags"), None)
+    missing = [c for c in REQUIRED if c not in by_field]
+    if missing:
+        raise DataError(f"required CUR column(s) missing: {', '.join(missing)}", file=str(f), column=missing[0],
+                        hint="is this a Cost and Usage Report? pass --format to choose a reader")
+
+    exprs: dict[str, str] = {}
+    checks: list[tuple[str, str, str]] = []
+    for field, typ in FIELDS.items():
+        if field in by_field:
+            src = q(by_field[field])
+            exprs[field] = _cast(src, typ)
+            if typ != S:
+                checks.append((by_field[field], exprs[field], typ))
+        elif product and field in PRODUCT_MAP_KEYS:
+            exprs[field] = _cast(_map_get(product, raw_types[product], PRODUCT_MAP_KEYS[field]), typ)
+        else:
+            exprs[field] = f"CAST(NULL AS {typ})"
+    check_values(db, f, "__cur_raw", checks)
+    tags_sql, params = _tags_expr(tags, resource_tags, raw_types)
+    if resource_tags and not raw_types[resource_tags].upper().startswith("MAP"):
+        check_values(db, f, "__cur_raw", [(resource_tags, tags_sql, "tags")])
+    select = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select}, {tags_sql} AS Tags "
+               "FROM __cur_raw", params)
+    for col in REQUIRED:
+        row, n = db.execute(f"SELECT min(__row), count(*) FROM {typed} WHERE {q(col)} IS NULL").fetchone()
+        if n:
+            raise DataError(f"is empty in {n} row(s); a CUR line item needs it (nothing was loaded)", file=str(f),
+                            row=row, column=by_field[col], hint="fix the export and load again")
+    if tags:
+        notes.append(Note("info", "tag-columns", f"{len(tags)} tag column(s) read into Tags", file=str(f)))
+    return set(by_field) | ({k for k in PRODUCT_MAP_KEYS if product} if product else set())
+
+
+def _cast(src: str, typ: str) -> str:
+    if typ == S:
+        return f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
+    return f"TRY_CAST(NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {typ})" if typ == M else f"TRY_CAST({src} AS {typ})"
+
+
+def _map_get(column: str, raw_type: str, key: str) -> str:
+    """One key of a CUR 2.0 map column (a MAP in Parquet, JSON text in CSV)."""
+    safe = key.replace("'", "''")
+    if raw_type.upper().startswith("MAP"):
+        return f"element_at({q(column)}, '{safe}')[1]"
+    return f"json_extract_string(TRY_CAST({q(column)} AS JSON), '$.\"{safe}\"')"
+
+
+def _tags_expr(tags: list[tuple[str, str]], resource_tags: str | None, raw_types: dict[str, str]):
+    """SQL for the Tags map: legacy tag columns and/or CUR 2.0's ``resource_tags`` (``user_`` prefix dropped).
+
+    Tag keys taken from headers are bound as parameters. Empty values are no tag.
+    """
+    parts, params = [], []
+    if tags:
+        entries = ", ".join(f"struct_pack(k := ?, v := NULLIF(CAST({q(h)} AS VARCHAR), ''))" for _, h in tags)
+        params += [k for k, _ in tags]
+        parts.append(f"map_from_entries(list_filter([{entries}], e -> e.v IS NOT NULL))")
+    if resource_tags:
+        col = q(resource_tags)
+        as_map = (f"CAST({col} AS {schema.TAGS})" if raw_types[resource_tags].upper().startswith("MAP")
+                  else f"json_transform(TRY_CAST({col} AS JSON), '\"{schema.TAGS}\"')")
+        parts.append(f"map_from_entries(list_transform(list_filter(map_entries({as_map}), e -> e.value IS NOT NULL "
+                     "AND e.value <> ''), e -> struct_pack(k := regexp_replace(e.key, '^user_', ''), v := e.value)))")
+    if not parts:
+        return f"CAST(NULL AS {schema.TAGS})", params
+    if len(parts) == 1:
+        return parts[0], params
+    return f"map_concat({parts[0]}, {parts[1]})", params
+
+
+def _amortization_notes(db) -> list[Note]:
+    n, types = db.execute(
+        f"SELECT count(*), string_agg(DISTINCT x_LineItemType, ', ') FROM {TABLE} WHERE EffectiveCost IS NULL"
+    ).fetchone()
+    if not n:
+        return []
+    return [Note("warning", "amortization-inputs-missing",
+                 f"{types} rows lack the savings_plan_*/reservation_* values their amortized cost needs; "
+                 "their EffectiveCost is empty and effective sums leave them out", rows=n)]
