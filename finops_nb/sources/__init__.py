@@ -6,8 +6,7 @@ import os
 
 import ibis
 
-from finops_nb import config, engine
-from finops_nb import schema
+from finops_nb import config, engine, schema
 from finops_nb.errors import ConfigError, DataError
 from finops_nb.sources.base import Charges, Note, head_text, list_files
 from finops_nb.sources.cur import is_cur, read_cur
