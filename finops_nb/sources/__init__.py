@@ -66,7 +66,28 @@ def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend
     files = list_files(path)
     kind = detect_format(files) if format == "auto" else format
     con = con or engine.connect()
-    return READERS[kind](files, con)
+    if con.name == "duckdb":
+        return READERS[kind](files, con)
+    return hand_over(READERS[kind](files, engine.connect()), con)
+
+
+def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
+    """The canonical table, read and checked by embedded DuckDB, registered in another engine as Parquet.
+
+    Readers are written against DuckDB (they need its CSV sniffing and row numbers); other engines
+    (Spark, ...) receive the finished, validated table, so every engine sees the same rows.
+    """
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    digest = hashlib.sha256("|".join(str(f.resolve()) for f in charges.files).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "finops-nb-handover"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"charges-{digest}.parquet"
+    charges.table.to_parquet(target)
+    table = con.read_parquet(str(target), table_name="charges")
+    return Charges(table=table, con=con, files=charges.files, format=charges.format, notes=charges.notes)
 
 
 __all__ = ["Charges", "Note", "load_charges", "FORMATS"]
