@@ -5,6 +5,8 @@
 | FINOPS_DATA         | billing export the apps and notebooks read          | the shipped real FOCUS sample |
 | FINOPS_ENGINE       | engine URL for ``engine.connect``                   | ``duckdb://`` (in memory)     |
 | FINOPS_REPORTS_DIR  | where ``finops-nb report`` writes month folders     | ``./reports``                 |
+| FINOPS_CACHE_DIR    | S3 downloads and parsed-CSV Parquet cache           | ``~/.cache/finops-nb``        |
+| FINOPS_CACHE        | ``off`` disables the parsed-CSV cache               | on                            |
 """
 
 from __future__ import annotations
@@ -41,3 +43,11 @@ def engine_url(url: str | None = None) -> str:
 
 def reports_dir(out: str | os.PathLike | None = None) -> Path:
     return Path(out or os.environ.get("FINOPS_REPORTS_DIR", "reports"))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FINOPS_CACHE_DIR") or Path.home() / ".cache" / "finops-nb")
+
+
+def cache_enabled() -> bool:
+    return os.environ.get("FINOPS_CACHE", "on").strip().lower() not in ("off", "0", "false", "no")

@@ -80,3 +80,9 @@ def aws_env(moto_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return moto_endpoint
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory, monkeypatch):
+    """Each test session gets its own download/parse cache (never the user's ~/.cache)."""
+    monkeypatch.setenv("FINOPS_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "finops-cache"))

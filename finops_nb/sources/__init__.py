@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import ibis
 
@@ -11,6 +12,7 @@ from finops_nb.errors import ConfigError, DataError
 from finops_nb.sources.base import Charges, Note, head_text, list_files
 from finops_nb.sources.cur import is_cur, read_cur
 from finops_nb.sources.focus import read_focus
+from finops_nb.sources.manifest import apply_manifests
 
 FORMATS = ("auto", "focus", "cur")
 READERS = {"focus": read_focus, "cur": read_cur}
@@ -51,10 +53,11 @@ def detect_format(files) -> str:
 
 
 def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend | None = None,
-                 format: str = "auto") -> Charges:
+                 format: str = "auto", session=None, show_progress: bool = False) -> Charges:
     """Load a billing export (file or folder) into the canonical ``charges`` table.
 
-    ``data``: a path; ``"sample"`` or empty means FINOPS_DATA or the shipped real FOCUS sample.
+    ``data``: a path or ``s3://bucket/prefix`` (mirrored into the local cache by ETag through boto3
+    ``session``, honouring AWS_ENDPOINT_URL); ``"sample"`` or empty means FINOPS_DATA or the shipped sample.
     ``con``: an Ibis connection from ``finops_nb.engine.connect`` (default: embedded DuckDB).
     ``format``: ``auto`` detects the format from the columns; ``focus`` forces the FOCUS reader.
     """
@@ -62,13 +65,15 @@ def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend
         raise ConfigError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     path = config.resolve_data(data)
     if path.startswith("s3://"):
-        raise ConfigError(f"{path}: S3 sources are not supported yet; download the export and pass the folder")
-    files = list_files(path)
+        from finops_nb.sources.s3 import sync_prefix
+
+        path = sync_prefix(path, session=session, show_progress=show_progress).folder
+    files, notes = apply_manifests(list_files(path), Path(path))
     kind = detect_format(files) if format == "auto" else format
     con = con or engine.connect()
-    if con.name == "duckdb":
-        return READERS[kind](files, con)
-    return hand_over(READERS[kind](files, engine.connect()), con)
+    charges = READERS[kind](files, con if con.name == "duckdb" else engine.connect())
+    charges.notes[:0] = notes
+    return charges if con.name == "duckdb" else hand_over(charges, con)
 
 
 def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
@@ -79,7 +84,6 @@ def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
     """
     import hashlib
     import tempfile
-    from pathlib import Path
 
     digest = hashlib.sha256("|".join(str(f.resolve()) for f in charges.files).encode()).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "finops-nb-handover"
