@@ -81,6 +81,8 @@ def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
 
     Readers are written against DuckDB (they need its CSV sniffing and row numbers); other engines
     (Spark, ...) receive the finished, validated table, so every engine sees the same rows.
+    Parquet keeps DECIMAL(38, 12), the map of tags and UTC instants; a column the other engine reads back
+    with another Ibis type (Spark's TIMESTAMP has no zone in Ibis) is cast to the canonical type.
     """
     import hashlib
     import tempfile
@@ -91,6 +93,10 @@ def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
     target = folder / f"charges-{digest}.parquet"
     charges.table.to_parquet(target)
     table = con.read_parquet(str(target), table_name="charges")
+    canonical, got = charges.table.schema(), table.schema()
+    differ = {c: typ for c, typ in canonical.items() if got[c] != typ}
+    if differ:
+        table = table.cast(differ)
     return Charges(table=table, con=con, files=charges.files, format=charges.format, notes=charges.notes)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,12 @@ def list_files(path: str | Path) -> list[Path]:
 
 
 def sha256(path: Path) -> str:
+    st = path.stat()
+    return _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -165,3 +173,44 @@ def _kind_word(kind: str) -> str:
     if k.startswith("MAP") or k == "TAGS":
         return "tags"
     return kind
+
+
+@functools.lru_cache(maxsize=1)
+def reader_version() -> str:
+    """A hash of the reading code and SQL: a cached parse is reused only by the code that made it."""
+    from finops_nb.config import PACKAGE_DIR, SQL_DIR
+
+    h = hashlib.sha256()
+    for p in sorted([*(PACKAGE_DIR / "sources").glob("*.py"), PACKAGE_DIR / "schema.py", *SQL_DIR.glob("*.sql")]):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cached_load(db: duckdb.DuckDBPyConnection, f: Path, typed: str, notes: list[Note], load_file):
+    """``load_file(db, f, typed, notes)``, or its result restored from the parse cache.
+
+    A CSV or CSV.gz file is parsed and checked once: its typed rows are kept as Parquet under
+    ``FINOPS_CACHE_DIR/parsed/<sha256 of the file>-<reader>-<reader_version>.parquet`` with its notes.
+    Parquet input is read directly. ``FINOPS_CACHE=off`` disables the cache.
+    """
+    from finops_nb.config import cache_dir, cache_enabled
+
+    if f.name.lower().endswith(".parquet") or not cache_enabled():
+        return load_file(db, f, typed, notes)
+    folder = cache_dir() / "parsed"
+    reader = load_file.__module__.rsplit(".", 1)[-1]
+    stem = folder / f"{sha256(f)}-{reader}-{reader_version()}"
+    data, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
+    if data.exists() and meta.exists():
+        db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT * FROM read_parquet(?)", [str(data)])
+        saved = json.loads(meta.read_text())
+        notes += [Note(**{**n, "file": str(f)}) for n in saved["notes"]]
+        return saved["result"]
+    before = len(notes)
+    result = load_file(db, f, typed, notes)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = data.with_suffix(".parquet.part")
+    db.table(typed).write_parquet(str(part))
+    part.replace(data)
+    meta.write_text(json.dumps({"notes": [n.__dict__ for n in notes[before:]], "result": result}))
+    return result

@@ -21,6 +21,7 @@ from finops_nb.errors import ConservationError, DataError
 from finops_nb.sources.base import (
     Charges,
     Note,
+    cached_load,
     check_values,
     q,
     raw_columns,
@@ -108,7 +109,7 @@ def read_cur(files: list[Path], con: ibis.BaseBackend) -> Charges:
     try:
         for i, f in enumerate(files):
             name = f"__cur_typed_{i}"
-            present |= _load_file(db, f, name, notes)
+            present |= set(cached_load(db, f, name, notes, _load_file))
             typed.append(name)
         union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed)
         db.execute(f"CREATE OR REPLACE TEMP TABLE __cur_all AS {union}")
@@ -138,7 +139,7 @@ def _totals(db, sql: str) -> dict:
     return {(p, c): (v or Decimal(0)) for p, c, v in db.execute(sql).fetchall()}
 
 
-def _load_file(db, f: Path, typed: str, notes: list[Note]) -> set[str]:
+def _load_file(db, f: Path, typed: str, notes: list[Note]) -> list[str]:
     """Read one CUR file into ``typed`` with every FIELDS column (typed) and Tags; returns fields present."""
     read_raw(db, f, "__cur_raw")
     raw_types = raw_columns(db, "__cur_raw")
@@ -185,7 +186,7 @@ def _load_file(db, f: Path, typed: str, notes: list[Note]) -> set[str]:
                             row=row, column=by_field[col], hint="fix the export and load again")
     if tags:
         notes.append(Note("info", "tag-columns", f"{len(tags)} tag column(s) read into Tags", file=str(f)))
-    return set(by_field) | ({k for k in PRODUCT_MAP_KEYS if product} if product else set())
+    return sorted(set(by_field) | (set(PRODUCT_MAP_KEYS) if product else set()))
 
 
 def _cast(src: str, typ: str) -> str:

@@ -20,6 +20,7 @@ from finops_nb.errors import ConservationError, DataError
 from finops_nb.sources.base import (
     Charges,
     Note,
+    cached_load,
     check_values,
     head_text,
     q,
@@ -48,7 +49,8 @@ def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
     try:
         for i, f in enumerate(files):
             typed = f"__focus_typed_{i}"
-            _load_file(db, f, typed, notes, source_totals)
+            cached_load(db, f, typed, notes, _load_file)
+            _add_totals(db, typed, source_totals)
             typed_tables.append(typed)
         union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed_tables)
         db.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {union}")
@@ -102,7 +104,15 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
     return f"CASE {whens} ELSE {text} END"
 
 
-def _load_file(db, f: Path, typed: str, notes: list[Note], totals: dict) -> None:
+def _add_totals(db, typed: str, totals: dict) -> None:
+    rows = db.execute(
+        f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) FROM {typed} GROUP BY ALL"
+    ).fetchall()
+    for period, currency, total in rows:
+        totals[(period, currency)] = totals.get((period, currency), Decimal(0)) + (total or Decimal(0))
+
+
+def _load_file(db, f: Path, typed: str, notes: list[Note]) -> None:
     read_raw(db, f, "__focus_raw")
     raw_types = raw_columns(db, "__focus_raw")
     mapping = _map_headers(list(raw_types), f, notes)
@@ -133,11 +143,6 @@ def _load_file(db, f: Path, typed: str, notes: list[Note], totals: dict) -> None
     if "BillingCurrency" in absent:
         notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under an "
                           "unknown currency and never added to another currency", file=str(f)))
-    rows = db.execute(
-        f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) FROM {typed} GROUP BY ALL"
-    ).fetchall()
-    for period, currency, total in rows:
-        totals[(period, currency)] = totals.get((period, currency), Decimal(0)) + (total or Decimal(0))
 
 
 def _check_required_values(db, f: Path, typed: str, columns: list[str]) -> None:

@@ -1,0 +1,42 @@
+"""A CSV is parsed and checked once; the Parquet cache gives the same table and notes."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import SAMPLE
+
+from finops_nb import connect, load_charges
+from finops_nb.config import cache_dir
+from finops_nb.sources.base import reader_version, sha256
+
+
+def snapshot(ch):
+    t = ch.table
+    return (t.order_by(["x_Id", "ChargePeriodStart"]).execute().to_csv(), [(n.code, n.rows) for n in ch.notes])
+
+
+def test_second_load_reads_the_parse_cache(tmp_path):
+    f = tmp_path / "focus.csv"
+    shutil.copy(SAMPLE, f)
+    first = load_charges(f, con=connect())
+    cached = cache_dir() / "parsed" / f"{sha256(f)}-focus-{reader_version()}.parquet"
+    assert cached.exists()
+    second = load_charges(f, con=connect())
+    assert snapshot(second) == snapshot(first)
+    assert all(n.file == str(f) for n in second.notes if n.file)
+
+
+def test_cache_off_and_changed_content(tmp_path, monkeypatch):
+    f = tmp_path / "focus.csv"
+    f.write_text("\n".join(SAMPLE.read_text().splitlines()[:-2]) + "\n")  # content no other test loads
+    monkeypatch.setenv("FINOPS_CACHE", "off")
+    load_charges(f, con=connect())
+    assert not (cache_dir() / "parsed" / f"{sha256(f)}-focus-{reader_version()}.parquet").exists()
+    monkeypatch.setenv("FINOPS_CACHE", "on")
+    load_charges(f, con=connect())
+    assert (cache_dir() / "parsed" / f"{sha256(f)}-focus-{reader_version()}.parquet").exists()
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join(lines[:-1]) + "\n")  # one row fewer: a different file, parsed again
+    t = load_charges(f, con=connect()).table
+    assert t.count().execute() == 997
