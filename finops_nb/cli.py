@@ -88,8 +88,11 @@ def cmd_validate(args) -> int:
     print(f"{args.path}: {n} rows loaded from {len(charges.files)} file(s), format {charges.format}")
     for note in charges.notes:
         rows = f" ({note.rows} rows)" if note.rows else ""
-        print(f"  {note.level:7} {note.code}: {note.message}{rows}")
-    return EXIT_OK
+        where = f" [{note.file}]" if note.file and len(charges.files) > 1 else ""
+        print(f"  {note.level:7} {note.code}: {note.message}{rows}{where}")
+    warnings = sum(n.level == "warning" for n in charges.notes)
+    print(f"{warnings} warning(s), {len(charges.notes) - warnings} info note(s); nothing was dropped")
+    return EXIT_FAILED if args.strict and warnings else EXIT_OK
 
 
 def cmd_report(args) -> int:
@@ -131,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="load an export and list its data-quality notes")
     v.add_argument("path")
     v.add_argument("--format", default="auto", choices=FORMATS)
+    v.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
     v.set_defaults(func=cmd_validate)
 
     r = sub.add_parser("report", help="run every notebook for a month into DIR/YYYY-MM/")

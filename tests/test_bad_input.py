@@ -101,3 +101,24 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
     assert main(["totals", str(f)]) == 2
     err = capsys.readouterr().err
     assert f"file {f}, row 2, column BilledCost" in err
+
+
+def test_an_empty_month_and_columns_that_change_between_months(tmp_path, con):
+    jan = tmp_path / "BILLING_PERIOD=2025-01" / "part.csv"
+    jan.parent.mkdir()
+    write(jan, ["1.00", "2.50"])
+    feb = tmp_path / "BILLING_PERIOD=2025-02" / "part.csv"
+    feb.parent.mkdir()
+    feb.write_text(HEADER.strip() + ",EffectiveCost,x_Team\n"
+                   + ROW.format(cost="4.00").strip().replace("2025-01-0", "2025-02-0") + ",3.00,blue\n")
+    mar = tmp_path / "BILLING_PERIOD=2025-03" / "part.csv"
+    mar.parent.mkdir()
+    mar.write_text(HEADER)  # a month whose export has no rows
+    ch = load_charges(tmp_path, con=con)
+    t = ch.table
+    got = t.group_by(p=t.BillingPeriodStart.strftime("%Y-%m")).aggregate(b=t.BilledCost.sum(), e=t.EffectiveCost.sum())
+    rows = {r.p: (str(r.b), r.e) for r in got.execute().itertuples()}
+    assert rows["2025-01"][0] == "3.500000000000" and rows["2025-02"] == ("4.000000000000", 3)
+    assert "x_Team" in t.columns  # a column only February has is kept, NULL elsewhere
+    empty = [n for n in ch.notes if n.code == "empty-file"]
+    assert len(empty) == 1 and "2025-03" in empty[0].file

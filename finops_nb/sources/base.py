@@ -191,13 +191,20 @@ def cached_load(db: duckdb.DuckDBPyConnection, f: Path, typed: str, notes: list[
 
     A CSV or CSV.gz file is parsed and checked once: its typed rows are kept as Parquet under
     ``FINOPS_CACHE_DIR/parsed/<sha256 of the file>-<reader>-<reader_version>.parquet`` with its notes.
-    Parquet input is read directly. ``FINOPS_CACHE=off`` disables the cache.
+    Parquet input is read directly. ``FINOPS_CACHE=off`` disables the cache. A file without rows is noted.
     """
     from finops_nb.config import cache_dir, cache_enabled
 
     if f.name.lower().endswith(".parquet") or not cache_enabled():
-        return load_file(db, f, typed, notes)
-    folder = cache_dir() / "parsed"
+        result = load_file(db, f, typed, notes)
+    else:
+        result = _through_cache(db, f, typed, notes, load_file, cache_dir() / "parsed")
+    if not db.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]:
+        notes.append(Note("warning", "empty-file", "the file has a header but no rows", file=str(f)))
+    return result
+
+
+def _through_cache(db, f: Path, typed: str, notes: list[Note], load_file, folder: Path):
     reader = load_file.__module__.rsplit(".", 1)[-1]
     stem = folder / f"{sha256(f)}-{reader}-{reader_version()}"
     data, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
@@ -214,3 +221,14 @@ def cached_load(db: duckdb.DuckDBPyConnection, f: Path, typed: str, notes: list[
     part.replace(data)
     meta.write_text(json.dumps({"notes": [n.__dict__ for n in notes[before:]], "result": result}))
     return result
+
+
+def table_notes(db: duckdb.DuckDBPyConnection, table: str) -> list[Note]:
+    """Notes about the loaded table as a whole (several currencies, several billing periods)."""
+    currencies = [r[0] for r in db.execute(
+        f"SELECT DISTINCT BillingCurrency FROM {table} ORDER BY 1 NULLS LAST").fetchall()]
+    if len(currencies) > 1:
+        shown = ", ".join("(none)" if c is None else c for c in currencies)
+        return [Note("info", "several-currencies", f"amounts in {len(currencies)} currencies ({shown}): totals "
+                     "are given per currency and never added without exchange rates")]
+    return []

@@ -28,6 +28,7 @@ from finops_nb.sources.base import (
     read_raw,
     read_sql,
     refuse_duplicates,
+    table_notes,
 )
 
 M, T, S = schema.MONEY, schema.TIMESTAMP, schema.STRING
@@ -131,7 +132,7 @@ def read_cur(files: list[Path], con: ibis.BaseBackend) -> Charges:
         if column not in present:
             notes.append(Note("info", "not-available", f"the report has no {group}; views that need them say "
                               "'not available'"))
-    notes += _amortization_notes(db)
+    notes += _amortization_notes(db) + table_notes(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="cur", notes=notes)
 
 

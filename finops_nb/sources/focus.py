@@ -28,6 +28,7 @@ from finops_nb.sources.base import (
     read_raw,
     read_sql,
     refuse_duplicates,
+    table_notes,
 )
 
 ZONE_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
@@ -60,6 +61,7 @@ def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
             db.execute(f"DROP TABLE IF EXISTS {t}")
     notes += _fix_purchase_double_count(db)
     _check_conservation(db, source_totals)
+    notes += table_notes(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="focus", notes=notes)
 
 
