@@ -1,0 +1,41 @@
+"""The scale generator is deterministic and money is conserved through the readers on its data."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from decimal import Decimal
+
+import duckdb
+import pytest
+from conftest import ROOT
+
+from finops_nb import connect, load_charges
+from finops_nb.analyses.overview import summarize_totals
+
+spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+generate = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(generate)
+
+
+@pytest.mark.parametrize("fmt,file_format,column", [("cur2", "csv.gz", "line_item_unblended_cost"),
+                                                     ("cur2", "parquet", "line_item_unblended_cost"),
+                                                     ("focus", "csv.gz", "BilledCost")])
+def test_generated_month_loads_with_money_conserved(tmp_path, fmt, file_format, column):
+    path = generate.generate(20_000, tmp_path / fmt, fmt=fmt, file_format=file_format, accounts=50, resources=400)
+    expected = duckdb.sql(f"SELECT sum(CAST({column} AS DECIMAL(38, 12))) FROM '{path}'").fetchone()[0]
+    ch = load_charges(path.parent.parent, con=connect())
+    tot = summarize_totals(ch.table).execute()
+    assert list(tot.rows) == [20_000] and Decimal(tot.billed_cost.iloc[0]) == expected
+    assert tot.net_cost.iloc[0] == tot.billed_cost.iloc[0]
+    if fmt == "cur2":  # the mix has every kind of charge
+        row = tot.iloc[0]
+        assert row.usage_cost > 0 and row.purchase_cost > 0 and row.credits < 0 and row.discounts < 0 and row.tax > 0
+        teams = summarize_totals(ch.table, by=["tag:team"]).execute()["tag:team"]
+        assert teams.isna().any() and teams.nunique() == 20
+
+
+def test_generator_is_deterministic(tmp_path):
+    a = generate.generate(5_000, tmp_path / "a", fmt="cur2", file_format="csv.gz")
+    b = generate.generate(5_000, tmp_path / "b", fmt="cur2", file_format="csv.gz")
+    assert gzip.decompress(a.read_bytes()) == gzip.decompress(b.read_bytes())
