@@ -22,31 +22,66 @@ def _decimal_json(value):
 
 
 def read_rates(path: str) -> dict[str, Decimal]:
-    """Exchange rates from JSON (``{"EUR": 1.10}``) or CSV lines ``currency,rate``: units of the target per unit."""
-    text = Path(path).read_text()
+    """Exchange rates from JSON (``{"EUR": 1.10}``) or CSV lines ``currency,rate``.
+
+    A rate is the number of units of the target currency (``--to``) per unit of the named currency.
+    """
+    from finops_nb.errors import DataError
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise DataError(f"cannot read the rates file: {exc.strerror}", file=path) from exc
     if path.endswith(".json"):
-        return {k: Decimal(str(v)) for k, v in json.loads(text).items()}
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise DataError(f"is not valid JSON: {exc}", file=path, hint='write {"EUR": 1.10, ...}') from exc
+        if not isinstance(doc, dict):
+            raise DataError("must be a JSON object of currency: rate", file=path, hint='write {"EUR": 1.10, ...}')
+        items = [(1, k, v) for k, v in doc.items()]
+    else:
+        items = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) == 2 and parts[0] and parts[0].lower() != "currency":
+                items.append((n, parts[0], parts[1]))
+            elif line.strip() and parts[0].lower() != "currency":
+                raise DataError("is not 'currency,rate'", file=path, row=n)
     rates = {}
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 2 and parts[0] and parts[0].lower() != "currency":
-            rates[parts[0]] = Decimal(parts[1])
+    for n, currency, value in items:
+        try:
+            rate = Decimal(str(value))
+        except ArithmeticError:
+            rate = Decimal("NaN")
+        if not rate.is_finite() or rate <= 0:
+            raise DataError(f"rate {value!r} for {currency} is not a positive number", file=path, row=n)
+        rates[currency] = rate
     return rates
+
+
+def _sum_or_none(values):
+    """Exact sum that stays empty (None) when every value is empty: a missing amount is never a zero."""
+    present = [v for v in values if v is not None and not _is_missing(v)]
+    return sum(present, Decimal(0)) if present else None
 
 
 def cmd_totals(args) -> int:
     from finops_nb import load_charges
     from finops_nb.analyses.overview import KINDS, convert_currency, summarize_totals
+    from finops_nb.errors import ConfigError
 
+    if args.to != "USD" and not args.rates:
+        raise ConfigError("--to needs --rates: amounts are converted only with the exchange rates you give")
     charges = load_charges(args.path, format=args.format)
+    _warn_empty_selection(charges.table, args)
     df = summarize_totals(charges.table, by=args.by, month=args.month, basis=args.basis,
                           case_sensitive_tags=args.case_sensitive_tags).execute()
     money = ["billed_cost", "effective_cost", "list_cost", "contracted_cost", *KINDS.values(), "net_cost"]
     if args.rates:
         df = convert_currency(df, read_rates(args.rates), to=args.to, columns=money)
         keys = ["billing_period", "currency", *args.by]
-        df = df.groupby(keys, dropna=False, as_index=False).agg(
-            {"rows": "sum", **{m: lambda s: sum((v for v in s if v is not None), Decimal(0)) for m in money}})
+        df = df.groupby(keys, dropna=False, as_index=False).agg({"rows": "sum", **{m: _sum_or_none for m in money}})
     records = []
     for rec in df.to_dict(orient="records"):
         records.append({k: (None if _is_missing(v) else v) for k, v in rec.items()})
@@ -60,9 +95,27 @@ def cmd_totals(args) -> int:
     for col in df.columns:
         table.add_column(col, justify="right" if col in money or col == "rows" else "left")
     for rec in records:
-        table.add_row(*[_show(rec[c], c in money) for c in df.columns])
-    Console().print(table)
+        table.add_row(*[_show(rec[c], c in money, untagged=c.startswith("tag:")) for c in df.columns])
+    Console(width=None if sys.stdout.isatty() else 220).print(table)
     return EXIT_OK
+
+
+def _warn_empty_selection(t, args) -> None:
+    """Say so on stderr when --month selects nothing or a --by tag key appears on no row."""
+    from finops_nb.analyses.common import billing_period, tag_match_key
+
+    if args.month:
+        months = sorted(m for m in t.select(m=billing_period(t)).distinct().execute()["m"] if m)
+        if args.month not in months:
+            print(f"finops-nb: warning: no rows in billing period {args.month}; the data has "
+                  f"{', '.join(months) or 'no rows'}", file=sys.stderr)
+    for by in args.by:
+        if by.startswith("tag:"):
+            keys = set(t.select(k=t.Tags.keys().unnest()).distinct().execute()["k"].dropna())
+            if not any(tag_match_key(k) == tag_match_key(by[4:]) for k in keys):
+                shown = ", ".join(sorted(keys)[:30]) + (f" ... ({len(keys)} keys)" if len(keys) > 30 else "")
+                print(f"finops-nb: warning: no row has the tag {by[4:]!r}; tag keys in the data: {shown or 'none'}",
+                      file=sys.stderr)
 
 
 def _is_missing(v) -> bool:
@@ -72,9 +125,9 @@ def _is_missing(v) -> bool:
         return False
 
 
-def _show(v, money: bool) -> str:
+def _show(v, money: bool, untagged: bool = False) -> str:
     if v is None:
-        return "(none)" if not money else "n/a"
+        return "n/a" if money else ("(untagged)" if untagged else "(none)")
     if isinstance(v, Decimal):
         return f"{v.quantize(Decimal('0.0001')):,}"
     return str(v)

@@ -18,7 +18,7 @@ class DataError(FinopsError):
         ) if p)
         text = f"{where}: {message}" if where else message
         if hint:
-            text += f" ({hint})"
+            text += f". To fix: {hint}"
         super().__init__(text)
 
 

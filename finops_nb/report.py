@@ -17,8 +17,7 @@ import nbformat
 
 from finops_nb import config
 from finops_nb.analyses.common import check_month
-from finops_nb.errors import FinopsError
-from finops_nb.sources.base import list_files, sha256
+from finops_nb.sources.base import sha256
 
 NOTEBOOKS = ["00-overview.ipynb", "10-savings-opportunities.ipynb", "20-rightsizing.ipynb", "30-commitments.ipynb"]
 TEMPLATES = config.PACKAGE_DIR / "templates"
@@ -66,8 +65,13 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
     import papermill as pm
     from rich.progress import Progress
 
+    from finops_nb.sources import load_charges
+
     month = check_month(month)
     data_path = config.resolve_data(data)
+    # Read and check the input once before any notebook runs: bad input stops here with file, row and
+    # column (exit code 2), and the notebooks reuse the parse cache.
+    checked = load_charges(data_path, show_progress=show_progress)
     src_dir = Path(notebooks_dir or config.notebooks_dir())
     folder = config.reports_dir(out) / month
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,7 +93,7 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
                 _run_one(pm, run, src_dir, folder, params, kernel_name)
                 progress.advance(task)
         result = ReportResult(month, folder, runs)
-        _write_manifest(result, params, data_path, kernel_name, started)
+        _write_manifest(result, params, checked, kernel_name, started)
         _write_index(result, params)
     finally:
         log.removeHandler(handler)
@@ -150,17 +154,15 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _write_manifest(result: ReportResult, params: dict, data_path: str, kernel_name: str,
-                    started: datetime) -> None:
-    try:
-        inputs = [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256(f)} for f in list_files(data_path)]
-    except FinopsError as exc:
-        inputs = [{"path": data_path, "error": str(exc)}]
+def _write_manifest(result: ReportResult, params: dict, checked, kernel_name: str, started: datetime) -> None:
+    inputs = [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256(f)} for f in checked.files]
     manifest = {
         "month": result.month,
         "parameters": params,
         "kernel_name": kernel_name,
         "inputs": inputs,
+        "format": checked.format,
+        "data_quality": [n.__dict__ for n in checked.notes],
         "packages": package_versions(),
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),

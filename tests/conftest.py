@@ -20,10 +20,11 @@ SAMPLE = ROOT / "finops_nb" / "data" / "samples" / "focus_sample_1000.csv"
 
 
 def shared_path(*parts: str) -> Path:
+    """A file of the team's hand-worked cases. Missing cases fail the run: a skipped case proves nothing."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} not found: the hand-worked cases live in ../shared beside the checkout "
-                    "(or set FINOPS_SHARED)")
+        pytest.fail(f"{path} not found: the hand-worked cases live in ../shared beside the checkout; "
+                    "set FINOPS_SHARED=/path/to/shared when the checkout is elsewhere", pytrace=False)
     return path
 
 
@@ -43,6 +44,40 @@ def con():
     from finops_nb import connect
 
     return connect()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark context for the whole test run (it takes ~20 s to start), stopped at the end.
+
+    Skipped where pyspark or Java is missing, except in CI (``CI`` set), where that is a failure.
+    """
+    import shutil
+
+    def missing(what: str):
+        if os.environ.get("CI"):
+            pytest.fail(f"the Spark engine tests need {what}")
+        pytest.skip(f"the Spark engine tests need {what}")
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing("pyspark (pip install -e '.[dev]')")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing("Java 17 or 21 (java on PATH or JAVA_HOME)")
+    from finops_nb.engine import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def spark_con(spark):
+    """A Spark connection of its own for one test (its own ``charges`` view) on the shared context."""
+    from finops_nb import connect
+
+    return connect("pyspark://")
 
 
 @pytest.fixture(scope="session")

@@ -50,3 +50,39 @@ def test_console_script_and_validate():
     out = subprocess.run([sys.executable, "-m", "finops_nb.cli", "validate", "sample"], capture_output=True,
                          text=True, check=True).stdout
     assert "1000 rows loaded" in out and "zoneless-timestamps" in out
+
+
+def test_rates_file_errors_are_clean(tmp_path, capsys):
+    path, _ = case("mixed-currencies")
+    for name, body, expected in [("r.json", "[1, 2]", "must be a JSON object"), ("r.json", "{bad", "not valid JSON"),
+                                 ("r.csv", "EUR,abc\n", "rate 'abc' for EUR is not a positive number"),
+                                 ("r.csv", "EUR,1.1,x\n", "row 1")]:
+        f = tmp_path / name
+        f.write_text(body)
+        assert main(["totals", str(path), "--rates", str(f)]) == 2
+        assert expected in capsys.readouterr().err
+    assert main(["totals", str(path), "--rates", str(tmp_path / "missing.json")]) == 2
+    assert main(["totals", str(path), "--to", "EUR"]) == 2 and "--to needs --rates" in capsys.readouterr().err
+
+
+def test_conversion_keeps_a_missing_amount_missing(tmp_path, capsys):
+    rates = tmp_path / "one.json"
+    rates.write_text('{"USD": 1}')
+    got = totals(capsys, "sample", "--month", "2024-10", "--rates", str(rates))
+    assert got[0]["contracted_cost"] is None and got[0]["billed_cost"] == 0.24
+
+
+def test_warnings_for_an_empty_month_and_an_unknown_tag(capsys):
+    assert main(["totals", "sample", "--month", "2023-01", "--by", "tag:nosuchtag"]) == 0
+    err = capsys.readouterr().err
+    assert "no rows in billing period 2023-01; the data has 2024-09, 2024-10" in err
+    assert "no row has the tag 'nosuchtag'; tag keys in the data: " in err and "application" in err
+
+
+def test_report_on_bad_input_stops_before_the_notebooks(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargeCategory,BilledCost\n"
+                   "USD,2024-09-01,2024-09-02,Usage,twelve\n")
+    assert main(["report", "--month", "2024-09", "--data", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert "row 1, column BilledCost" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "2024-09" / "00-overview.ipynb").exists()
