@@ -46,7 +46,8 @@ class Charges:
     def show_notes(self):
         """The notes as a styled table with full messages (for notebooks)."""
         cols = ["level", "code", "message", "rows"]
-        return self.notes_frame()[cols].style.hide(axis="index").set_properties(**{"text-align": "left"})
+        frame = self.notes_frame()[cols].assign(rows=lambda d: d["rows"].map(lambda n: f"{n:,}" if n else ""))
+        return frame.style.hide(axis="index").set_properties(**{"text-align": "left"})
 
 
 def list_files(path: str | Path) -> list[Path]:
