@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from finops_nb.analyses.common import for_month, month_bounds
+from finops_nb.analyses.common import for_month, month_bounds, one_of
 
 # Used when the bill has no commitment rows to learn a rate from. Dated default (2024-09): a 1-year
 # No Upfront Compute Savings Plan for m5.large Linux in us-east-1 costs $0.069/h against $0.096/h
@@ -51,8 +51,8 @@ def summarize_utilization(t: ir.Table, *, month: str | None = None) -> ir.Table:
         return ibis.ifelse(cond, col, zero).sum()
 
     g = t.group_by([t.BillingCurrency.name("currency"), "CommitmentDiscountId"]).aggregate(
-        CommitmentDiscountType=t.CommitmentDiscountType.arbitrary(),
-        CommitmentDiscountCategory=t.CommitmentDiscountCategory.arbitrary(),
+        CommitmentDiscountType=one_of(t.CommitmentDiscountType),
+        CommitmentDiscountCategory=one_of(t.CommitmentDiscountCategory),
         rows=usage.cast("int64").sum(),
         rows_with_quantity=(usage & t.CommitmentDiscountQuantity.notnull()).cast("int64").sum(),
         used_quantity=total(used, t.CommitmentDiscountQuantity),

@@ -55,12 +55,20 @@ def tag_value(t: ir.Table, key: str, *, case_sensitive: bool = False) -> ir.Stri
         idx = keys.index(key)
     else:
         idx = keys.map(lambda k: k.lower().re_replace("[^a-z0-9]", "")).index(tag_match_key(key))
-    return ibis.ifelse(idx >= 0, values[idx], ibis.null("string"))
+    # the position as int32: Spark's element_at takes an INT index (DuckDB takes any integer)
+    return ibis.ifelse(idx >= 0, values[idx.cast("int32")], ibis.null("string"))
 
 
 def tag_match_key(key: str) -> str:
     """The form tag keys are compared in: lower-case letters and digits (``Cost-Center`` -> ``costcenter``)."""
     return re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def one_of(col: ir.Column) -> ir.Scalar:
+    """One value of ``col`` per group, for columns that describe the group (a resource's service or region):
+    the greatest non-NULL one, so every engine picks the same when the rows disagree (``arbitrary`` does not:
+    Spark's ``first`` follows the order rows reach it)."""
+    return col.max()
 
 
 def charge_kind(t: ir.Table) -> ir.StringValue:

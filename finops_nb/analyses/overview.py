@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from finops_nb.analyses.common import billing_period, charge_kind, for_month, group_keys
+from finops_nb.analyses.common import billing_period, charge_kind, for_month, group_keys, one_of
 from finops_nb.errors import ConfigError, MixedCurrencyError
 
 BASIS = {"billed": "BilledCost", "effective": "EffectiveCost", "amortized": "EffectiveCost"}
@@ -63,13 +63,15 @@ def summarize_totals(t: ir.Table, *, by: Sequence[str] = (), month: str | None =
 
 def cost_by(t: ir.Table, by: str | Sequence[str], *, basis: str = "effective", month: str | None = None,
             top: int | None = None) -> ir.Table:
-    """Cost per currency and ``by`` keys, largest first; ``cost = sum(<basis column>)``."""
+    """Cost per currency and ``by`` keys, largest first (ties by key, so ``top`` is the same on every engine);
+    ``cost = sum(<basis column>)``."""
     by = [by] if isinstance(by, str) else list(by)
     t = for_month(t, month)
     col = cost_column(basis)
-    out = (t.group_by([t.BillingCurrency.name("currency"), *group_keys(t, by)])
+    keys = [t.BillingCurrency.name("currency"), *group_keys(t, by)]
+    out = (t.group_by(keys)
            .aggregate(cost=t[col].sum(), rows=t.count())
-           .order_by([ibis.desc("cost")]))
+           .order_by([ibis.desc("cost"), *(k.get_name() for k in keys)]))
     return out.limit(top) if top else out
 
 
@@ -87,9 +89,9 @@ def top_resources(t: ir.Table, *, month: str | None = None, n: int = 10, basis: 
     t = for_month(t, month).filter(lambda r: r.ResourceId.notnull())
     col = cost_column(basis)
     return (t.group_by([t.BillingCurrency.name("currency"), "ResourceId"])
-            .aggregate(cost=t[col].sum(), ServiceName=t.ServiceName.arbitrary(),
-                       SubAccountName=t.SubAccountName.arbitrary(), RegionId=t.RegionId.arbitrary(),
-                       ProviderName=t.ProviderName.arbitrary())
+            .aggregate(cost=t[col].sum(), ServiceName=one_of(t.ServiceName),
+                       SubAccountName=one_of(t.SubAccountName), RegionId=one_of(t.RegionId),
+                       ProviderName=one_of(t.ProviderName))
             .order_by([ibis.desc("cost"), "ResourceId"])
             .limit(n))
 

@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from finops_nb.analyses.common import for_month
+from finops_nb.analyses.common import for_month, one_of
 
 INSTANCE_TYPE_RE = r"([a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+) Instance Hour"
 EC2_ID_RE = r"(i-[0-9a-z]{8,17})$"
@@ -32,13 +32,13 @@ def list_compute_instances(t: ir.Table, *, month: str | None = None) -> ir.Table
         itype = t.x_InstanceType.nullif("").fill_null(itype)
     t = t.mutate(instance_type=itype, instance_id=t.ResourceId.re_extract(EC2_ID_RE, 1).nullif(""))
     g = t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
-        instance_id=t.instance_id.arbitrary(),
-        instance_type=t.instance_type.arbitrary(),
-        ProviderName=t.ProviderName.arbitrary(),
-        ServiceName=t.ServiceName.arbitrary(),
-        SubAccountName=t.SubAccountName.arbitrary(),
-        RegionId=t.RegionId.arbitrary(),
-        PricingCategory=t.PricingCategory.arbitrary(),
+        instance_id=one_of(t.instance_id),
+        instance_type=one_of(t.instance_type),
+        ProviderName=one_of(t.ProviderName),
+        ServiceName=one_of(t.ServiceName),
+        SubAccountName=one_of(t.SubAccountName),
+        RegionId=one_of(t.RegionId),
+        PricingCategory=one_of(t.PricingCategory),
         hours=t.ConsumedQuantity.sum(),
         billed_cost=t.BilledCost.sum(),
         effective_cost=t.EffectiveCost.sum(),

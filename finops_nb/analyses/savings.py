@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from finops_nb.analyses.commitments import eligible_usage
-from finops_nb.analyses.common import for_month, tag_value
+from finops_nb.analyses.common import for_month, one_of, tag_value
 
 LEDGER_COLUMNS = ["check", "action", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName", "owner",
                   "currency", "monthly_cost", "monthly_savings", "basis", "effort", "risk"]
@@ -26,8 +26,8 @@ GP3_PRICE_RATIO = 0.8
 def _per_resource(t: ir.Table, owner_tag: str) -> ir.Table:
     t = t.mutate(owner=tag_value(t, owner_tag), ResourceId=t.ResourceId.fill_null(NO_RESOURCE))
     return t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
-        ServiceName=t.ServiceName.arbitrary(), SubAccountId=t.SubAccountId.arbitrary(),
-        SubAccountName=t.SubAccountName.arbitrary(), owner=t.owner.max(),
+        ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
+        SubAccountName=one_of(t.SubAccountName), owner=t.owner.max(),
         monthly_cost=t.EffectiveCost.sum(), rows=t.count())
 
 

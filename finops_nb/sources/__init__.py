@@ -71,7 +71,7 @@ def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend
     files, notes = apply_manifests(list_files(path), Path(path))
     kind = detect_format(files) if format == "auto" else format
     con = con or engine.connect()
-    charges = READERS[kind](files, con if con.name == "duckdb" else engine.connect())
+    charges = READERS[kind](files, con if con.name == "duckdb" else engine.connect("duckdb://"))
     charges.notes[:0] = notes
     return charges if con.name == "duckdb" else hand_over(charges, con)
 
@@ -85,13 +85,19 @@ def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
     with another Ibis type (Spark's TIMESTAMP has no zone in Ibis) is cast to the canonical type.
     """
     import hashlib
-    import tempfile
 
-    digest = hashlib.sha256("|".join(str(f.resolve()) for f in charges.files).encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "finops-nb-handover"
+    from finops_nb.config import cache_dir
+    from finops_nb.sources.base import reader_version, sha256
+
+    # named by the inputs' content and the reader code: a table read earlier never sees its file change
+    key = "|".join([reader_version(), charges.format, *(sha256(f) for f in charges.files)])
+    folder = cache_dir() / "handover"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"charges-{digest}.parquet"
-    charges.table.to_parquet(target)
+    target = folder / f"charges-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
+    if not target.exists():
+        part = target.with_suffix(".parquet.part")
+        charges.table.to_parquet(part)
+        part.replace(target)
     table = con.read_parquet(str(target), table_name="charges")
     canonical, got = charges.table.schema(), table.schema()
     differ = {c: typ for c, typ in canonical.items() if got[c] != typ}
