@@ -139,6 +139,8 @@ HEAD = ("bill_billing_period_start_date,line_item_usage_start_date,line_item_lin
 def test_reserved_instance_amortization(tmp_path, con):
     # by hand: upfront Fee 1000 -> 0 amortized; RIFee 50 -> unused upfront 10 + unused recurring 5 = 15;
     # DiscountedUsage (unblended 0) -> reservation effective cost 40. Billed 1050, amortized 55.
+    # As in FOCUS, the unused 15 is a Usage row of the reservation with status Unused: amortized usage
+    # is 40 + 15 = 55 and the purchases count 0.
     f = tmp_path / "ri.csv"
     f.write_text(HEAD + "\n".join([
         "2025-01-01,2025-01-01,Fee,AmazonEC2,1000,USD,1,arn:ri-1,,,",
@@ -148,7 +150,9 @@ def test_reserved_instance_amortization(tmp_path, con):
     t = load_charges(f, con=con).table
     tot = summarize_totals(t, basis="amortized").execute().iloc[0]
     assert (q2(tot.billed_cost), q2(tot.effective_cost)) == (D("1050.00"), D("55.00"))
-    assert q2(tot.purchase_cost) == D("15.00") and q2(tot.usage_cost) == D("40.00")
+    assert q2(tot.purchase_cost) == D("0.00") and q2(tot.usage_cost) == D("55.00")
+    unused = t.filter(t.CommitmentDiscountStatus == "Unused").execute()
+    assert len(unused) == 1 and q2(unused.EffectiveCost.iloc[0]) == D("15.00") and unused.BilledCost.iloc[0] == 0
     # usage quantity sums over usage rows only, never fee rows
     assert t.ConsumedQuantity.sum().execute() == D(24)
     util = summarize_utilization(t).execute().iloc[0]

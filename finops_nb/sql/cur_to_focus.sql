@@ -7,6 +7,11 @@
 --              Refund of an upfront commitment fee -> 0 (the fee counted 0); anything else -> unblended cost.
 --              Discount line types (EdpDiscount, PrivateRateDiscount, BundledDiscount, ...) are ChargeCategory
 --              Credit with x_LineItemType kept, so they show apart as discounts.
+--              FOCUS representation of unused commitment: a commitment's Purchase row (SavingsPlanRecurringFee,
+--              RIFee) has EffectiveCost 0, and its amortized unused part becomes a Usage row of that commitment
+--              with CommitmentDiscountStatus 'Unused' (BilledCost, ListCost, ContractedCost 0; x_LineItemType
+--              and every other column as on the fee row). Totals are unchanged; the table has one more row
+--              per fee row with an unused part.
 -- parameters:  none
 -- output:      the columns of finops_nb.schema.COLUMNS in order, then x_ CUR detail columns
 WITH c AS (
@@ -25,7 +30,8 @@ WITH c AS (
          AND (line_item_line_item_description ILIKE '%one-time fee%'
               OR line_item_line_item_description ILIKE '%upfront%')) AS is_upfront_refund
     FROM __cur_all
-)
+),
+mapped AS (
 SELECT
     line_item_availability_zone AS AvailabilityZone,
     line_item_unblended_cost AS BilledCost,
@@ -33,7 +39,7 @@ SELECT
     bill_payer_account_name AS BillingAccountName,
     CAST(NULL AS VARCHAR) AS BillingAccountType,
     line_item_currency_code AS BillingCurrency,
-    bill_billing_period_end_date AS BillingPeriodEnd,
+    coalesce(bill_billing_period_end_date, bill_billing_period_start_date + INTERVAL 1 MONTH) AS BillingPeriodEnd,
     bill_billing_period_start_date AS BillingPeriodStart,
     CAST(NULL AS VARCHAR) AS CapacityReservationId,
     CAST(NULL AS VARCHAR) AS CapacityReservationStatus,
@@ -58,7 +64,8 @@ SELECT
     END AS CommitmentDiscountId,
     CAST(NULL AS VARCHAR) AS CommitmentDiscountName,
     CAST(NULL AS DECIMAL(38, 12)) AS CommitmentDiscountQuantity,
-    CASE WHEN lit IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') THEN 'Used' END AS CommitmentDiscountStatus,
+    CASE WHEN lit IN ('SavingsPlanCoveredUsage', 'DiscountedUsage', 'SavingsPlanNegation') THEN 'Used'
+    END AS CommitmentDiscountStatus,
     CASE WHEN is_sp THEN 'Savings Plan' WHEN is_ri THEN 'Reserved Instance' END AS CommitmentDiscountType,
     CAST(NULL AS VARCHAR) AS CommitmentDiscountUnit,
     CASE WHEN is_usage THEN line_item_usage_amount END AS ConsumedQuantity,
@@ -130,7 +137,16 @@ SELECT
         ELSE 'Other'
     END AS ServiceCategory,
     coalesce(product_product_name, line_item_product_code) AS ServiceName,
-    CAST(NULL AS VARCHAR) AS ServiceSubcategory,
+    CASE
+        WHEN ServiceCategory = 'Compute' AND line_item_product_code = 'AmazonEC2'
+             AND (line_item_usage_type ILIKE '%BoxUsage%' OR line_item_usage_type ILIKE '%SpotUsage%')
+             THEN 'Virtual Machines'
+        WHEN ServiceCategory = 'Compute' AND line_item_product_code = 'AWSLambda' THEN 'Serverless Compute'
+        WHEN ServiceCategory = 'Storage' AND line_item_product_code = 'AmazonS3' THEN 'Object Storage'
+        WHEN ServiceCategory = 'Storage' AND (line_item_usage_type ILIKE '%EBS:Volume%'
+                                             OR line_item_usage_type ILIKE '%EBS:Snapshot%') THEN 'Block Storage'
+        ELSE 'Other (' || ServiceCategory || ')'
+    END AS ServiceSubcategory,
     product_sku AS SkuId,
     CAST(NULL AS VARCHAR) AS SkuMeter,
     CAST(NULL AS VARCHAR) AS SkuPriceDetails,
@@ -161,3 +177,21 @@ SELECT
     reservation_unused_recurring_fee AS x_ReservationUnusedRecurringFee,
     reservation_end_time AS x_ReservationEndTime
 FROM c
+),
+fees AS (
+    SELECT * FROM mapped WHERE x_LineItemType IN ('SavingsPlanRecurringFee', 'RIFee')
+)
+SELECT * REPLACE (
+    CASE WHEN x_LineItemType IN ('SavingsPlanRecurringFee', 'RIFee') THEN 0 ELSE EffectiveCost END AS EffectiveCost)
+FROM mapped
+UNION ALL BY NAME
+SELECT * REPLACE (
+    CAST(0 AS DECIMAL(38, 12)) AS BilledCost,
+    CAST(0 AS DECIMAL(38, 12)) AS ListCost,
+    CAST(0 AS DECIMAL(38, 12)) AS ContractedCost,
+    'Usage' AS ChargeCategory,
+    'Usage-Based' AS ChargeFrequency,
+    'Committed' AS PricingCategory,
+    'Unused' AS CommitmentDiscountStatus)
+FROM fees
+WHERE EffectiveCost <> 0
