@@ -17,6 +17,9 @@ for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SE
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FINOPS_SHARED") or ROOT.parent / "shared")
 SAMPLE = ROOT / "finops_nb" / "data" / "samples" / "focus_sample_1000.csv"
+# fake credentials for moto; tests check they never show up in outputs
+FAKE_KEY_ID = "AKIAFINOPSNBTESTONLY"
+FAKE_SECRET = "finops-nb-fake-secret-0b6c1f"
 
 
 def shared_path(*parts: str) -> Path:
@@ -111,8 +114,8 @@ def moto_endpoint():
 def aws_env(moto_endpoint, monkeypatch):
     """Fake credentials and the moto endpoint, for this test and any kernel it starts."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return moto_endpoint
 

@@ -8,8 +8,10 @@ import pytest
 from finops_nb import load_charges
 from finops_nb.analyses.commitments import (
     best_commitment,
+    commitment_grid,
     hourly_eligible_spend,
     observed_discount,
+    optimal_commitment,
     simulate_commitment,
 )
 
@@ -64,3 +66,17 @@ def test_hourly_eligible_spend_spreads_daily_rows_and_keeps_only_on_demand_compu
     # the bill's own committed usage: 1 - 6 / 9 = 33.3 %
     d, source = observed_discount(t, month="2025-02")
     assert d == pytest.approx(1 / 3) and "observed" in source
+
+
+def test_optimal_commitment_is_exact_not_on_a_grid():
+    # 672 hours at 1.0 and one more hour at 11.0, d = 0.3. S(C) grows by 672 * C * (1/0.7 - 1) up to
+    # C = 0.7 (covering 1.0 per hour), then falls: the best is C = 0.7, S = 672 * 1.0 + ... by hand:
+    # covered = 673 * 1.0 = 673, cost of C = 0.7 * 673 = 471.1, savings = 673 - 471.1 = 201.9.
+    spend = [1.0] * 672 + [11.0]
+    best = optimal_commitment(spend, discount=0.3)
+    assert best.commitment_per_hour == pytest.approx(0.7)
+    assert best.savings == pytest.approx(201.9)
+    grid = simulate_commitment(spend, commitment_grid(spend, discount=0.3, steps=50), discount=0.3)
+    assert grid.savings.max() < best.savings  # a 50-step grid misses the optimum
+    assert optimal_commitment([0.0, 0.0], discount=0.3).commitment_per_hour == 0
+    assert optimal_commitment([5.0], discount=0.3).savings == pytest.approx(1.5)  # one hour fully covered

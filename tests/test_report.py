@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import nbformat
-from conftest import ROOT
+from conftest import FAKE_KEY_ID, FAKE_SECRET, ROOT
 
 from finops_nb.cli import main
 from finops_nb.report import NOTEBOOKS
@@ -45,7 +45,10 @@ def test_monthly_report_on_the_sample(tmp_path, aws_env, capsys):
         page = (folder / nb).with_suffix(".html").read_text()
         assert not re.search(r"<script[^>]+src=", page), f"{nb}: a script loaded from outside"
         assert "data:image/svg+xml" in page or "<svg" in page, f"{nb}: no inline chart"
-        assert "AKIA" not in page and "testing" not in page  # no credentials in outputs
+        assert FAKE_KEY_ID not in page and FAKE_SECRET not in page  # no credentials in outputs
+    for other in (folder / "manifest.json", folder / "report.log", *folder.glob("*.ipynb")):
+        text = other.read_text()
+        assert FAKE_KEY_ID not in text and FAKE_SECRET not in text, other.name
     index = (folder / "index.html").read_text()
     assert "20.2802" in index and "14.9765" in index
 

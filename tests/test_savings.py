@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from finops_nb import load_charges
-from finops_nb.analyses.savings import build_ledger, find_gp2_volumes, find_low_cost_sprawl, summarize_ledger
+from finops_nb.analyses.savings import (
+    build_ledger,
+    find_gp2_volumes,
+    find_low_cost_sprawl,
+    find_uncovered_compute,
+    summarize_ledger,
+)
 
 HEADER = ("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceName,"
           "ServiceCategory,PricingCategory,PricingUnit,ResourceId,SubAccountId,ChargeDescription,ListCost,"
@@ -62,3 +68,23 @@ def test_a_resource_in_two_checks_is_counted_once(tmp_path, con):
     assert s.loc["low-cost, high-count resources", "monthly_savings"] == pytest.approx(14.5)
     assert s.loc["all checks (each resource once)", "monthly_savings"] == pytest.approx(14.5)
     assert s.loc["all checks (each resource once)", "findings"] == 10
+
+
+def hourly_rows(hours: range, resource: str, cost: float) -> list[str]:
+    start = pd.Timestamp("2025-03-01T00:00Z")
+    return [f"USD,2025-03-01,{(start + pd.Timedelta(hours=h)).isoformat()},"
+            f"{(start + pd.Timedelta(hours=h + 1)).isoformat()},Usage,Amazon EC2,Compute,Standard,Hours,"
+            f"{resource},acct-1,,{cost},{cost},{cost}," for h in hours]
+
+
+def test_uncovered_compute_is_sized_on_hourly_spend(tmp_path, con):
+    # vm-1 runs 72 of March's 744 hours at 1.00/h, vm-2 one hour at 10.00. With d = 0.3 every commitment
+    # C > 0 loses: S(C) = sum_h min(E_h, C / 0.7) - 744 C <= 73 C / 0.7 - 744 C < 0. No row.
+    t = load_charges(bill(tmp_path, hourly_rows(range(72), "vm-1", 1) + hourly_rows(range(100, 101), "vm-2", 10)),
+                     con=con).table
+    assert find_uncovered_compute(t, month="2025-03", discount=0.3, discount_source="test").empty
+    # vm-1 every hour of March at 1.00/h: C = 0.70/h covers it all and saves 744 * (1 - 0.7) = 223.2
+    t = load_charges(bill(tmp_path, hourly_rows(range(744), "vm-1", 1)), con=con).table
+    row = find_uncovered_compute(t, month="2025-03", discount=0.3, discount_source="test").iloc[0]
+    assert row.commitment_per_hour == pytest.approx(0.7) and row.monthly_savings == pytest.approx(223.2)
+    assert row.utilization_pct == pytest.approx(100.0) and row.monthly_cost == pytest.approx(744.0)

@@ -160,6 +160,28 @@ def best_commitment(curve: pd.DataFrame) -> pd.Series:
     return curve.sort_values(["savings", "commitment_per_hour"], ascending=[False, True]).iloc[0]
 
 
+def optimal_commitment(hourly_spend: Sequence[float] | pd.Series, *, discount: float) -> pd.Series:
+    """The hourly commitment with the highest savings, found exactly (not on a grid).
+
+    Savings ``S(C) = sum_h min(E_h, C / (1 - d)) - C * hours`` are concave and piecewise linear in C, with
+    breaks where ``C / (1 - d)`` equals some hour's spend ``E_h``; the maximum is at one of those breaks
+    (or at 0). Each candidate is evaluated through sorted spend and cumulative sums. Returns the
+    ``simulate_commitment`` row of the best C (the smallest among ties).
+    """
+    e = np.sort(np.asarray(hourly_spend, dtype=float))
+    hours = len(e)
+    if not hours or e[-1] <= 0:
+        return simulate_commitment(e, [0.0], discount=discount).iloc[0]
+    caps = np.unique(e[e > 0])
+    below = np.cumsum(e)  # sum of the k smallest values
+    idx = np.searchsorted(e, caps, side="right")  # how many hours spend <= cap
+    covered = below[idx - 1] + caps * (hours - idx)
+    savings = covered - caps * (1 - discount) * hours
+    k = int(np.argmax(savings))
+    best = caps[k] * (1 - discount) if savings[k] > 0 else 0.0
+    return simulate_commitment(e, [best], discount=discount).iloc[0]
+
+
 def observed_discount(t: ir.Table, *, month: str | None = None) -> tuple[float, str]:
     """The discount the bill's own committed usage got: ``1 - sum(EffectiveCost) / sum(ListCost)``.
 

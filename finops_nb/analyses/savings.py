@@ -11,8 +11,9 @@ from __future__ import annotations
 import ibis.expr.types as ir
 import pandas as pd
 
-from finops_nb.analyses.commitments import eligible_usage
+from finops_nb.analyses.commitments import hourly_eligible_spend, optimal_commitment
 from finops_nb.analyses.common import for_month, one_of, tag_value
+from finops_nb.errors import ConfigError
 
 LEDGER_COLUMNS = ["check", "action", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName", "owner",
                   "currency", "monthly_cost", "monthly_savings", "basis", "effort", "risk"]
@@ -81,19 +82,35 @@ def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: st
 
 def find_uncovered_compute(t: ir.Table, *, discount: float, discount_source: str, month: str | None = None,
                            owner_tag: str = "owner") -> pd.DataFrame:
-    """On-demand compute usage that no commitment covers.
+    """A compute commitment sized on the month's hourly on-demand spend: one row per currency.
 
-    Rows: ``commitments.eligible_usage`` (Compute, on demand, time-based units, no commitment).
-    ``monthly_savings = discount * monthly_cost``: what the same usage costs less under a commitment
-    at ``discount`` (from the bill's own committed usage where present, see
-    ``commitments.observed_discount``). Assumes the usage is steady; the commitments notebook sizes
-    the commitment against hourly spend.
+    Hourly eligible spend ``E_h`` is ``commitments.hourly_eligible_spend`` (Compute, on demand, time-based
+    units, no commitment). ``monthly_savings`` is the saving of the best hourly commitment C
+    (``commitments.optimal_commitment``: ``sum_h min(E_h, C / (1 - d)) - C * hours``) at ``discount`` d, from
+    the bill's own committed usage where present (``commitments.observed_discount``). Spiky or sparse usage
+    gives a small C or none, so this check never promises a saving the commitments notebook would not
+    find; ``monthly_cost`` is the eligible on-demand spend. The commitment is bought for the organization,
+    so the row has no single resource or owner.
     """
-    df = _per_resource(eligible_usage(for_month(t, month)), owner_tag).execute()
-    return _ledger(df, check="on-demand compute not covered by commitments", action="cover with a Savings Plan",
-                   savings=df.monthly_cost.astype(float) * discount,
-                   basis=f"{discount:.0%} of the resource's effective cost ({discount_source})",
-                   effort="low", risk="medium")
+    if not month:
+        raise ConfigError("a month is needed to size a commitment on hourly spend")
+    hourly = hourly_eligible_spend(t, month=month)
+    rows = []
+    for currency, part in hourly.dropna(subset=["currency"]).groupby("currency"):
+        best = optimal_commitment(part.eligible_cost, discount=discount)
+        if best.commitment_per_hour > 0:
+            rows.append({"currency": currency, "ResourceId": f"Compute commitment ({currency})",
+                         "ServiceName": "eligible compute (EC2, Fargate, Lambda)", "SubAccountId": None,
+                         "SubAccountName": "(organization)", "owner": None, "monthly_cost": best.on_demand_cost,
+                         "commitment_per_hour": best.commitment_per_hour, "utilization_pct": best.utilization_pct,
+                         "coverage_pct": best.coverage_pct, "savings": best.savings})
+    df = pd.DataFrame(rows, columns=["currency", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName",
+                                     "owner", "monthly_cost", "commitment_per_hour", "utilization_pct",
+                                     "coverage_pct", "savings"])
+    return _ledger(df.drop(columns="savings"), check="on-demand compute not covered by commitments",
+                   action="buy a Compute Savings Plan of commitment_per_hour", savings=df.savings,
+                   basis=f"saving of the best hourly commitment on this month's hourly on-demand spend at "
+                   f"{discount:.0%} off ({discount_source})", effort="low", risk="medium")
 
 
 def summarize_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
