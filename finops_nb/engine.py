@@ -7,6 +7,12 @@
   One local Spark context serves the process (it takes ~20 s to start); each ``connect`` gets a session of
   its own (its own ``charges`` view), as each in-memory DuckDB connection has its own tables.
 
+- ``athena://?s3_staging_dir=s3://bucket/athena-results/&region_name=us-east-1&schema_name=cur`` (also
+  ``work_group``): Amazon Athena through Ibis (``pip install 'finops-nb[athena]'``). The data stays where AWS
+  wrote it: point ``sources.from_table`` at the FOCUS 1.2 table of an AWS Data Exports FOCUS export (created
+  in Athena by AWS's Data Exports tooling) and the analyses run in Athena. The SQL they compile to for
+  Athena is snapshot-tested (``tests/snapshots/athena/``).
+
 Every connection runs in UTC. DuckDB is pinned below 2.0 (Ibis 12 calls ``fetch_arrow_table``, which
 2.0 removed); DuckDB 2.0 also rejects the ``x -> f(x)`` lambdas Ibis 12 compiles to, so the session
 enables them explicitly (``lambda_syntax``), which 1.5 accepts too.
@@ -27,7 +33,8 @@ import ibis
 from finops_nb import config
 from finops_nb.errors import ConfigError
 
-SUPPORTED = ("duckdb://", "pyspark://")
+SUPPORTED = ("duckdb://", "pyspark://", "athena://")
+ATHENA_PARAMS = ("s3_staging_dir", "region_name", "schema_name", "work_group", "catalog_name")
 SPARK_SCHEMES = ("pyspark", "spark")
 SPARK_MASTER = "local[2]"  # the machines this runs on have 2 cores
 LOCAL_MASTER_RE = re.compile(r"^local(\[(\d+|\*)\])?$")
@@ -66,6 +73,8 @@ def connect(url: str | None = None) -> ibis.BaseBackend:
         return connect_duckdb(rest)
     if scheme in SPARK_SCHEMES:
         return connect_spark(rest)
+    if scheme == "athena":
+        return connect_athena(rest)
     raise ConfigError(
         f"engine {url!r} is not available in this version; use one of {', '.join(SUPPORTED)} "
         "(set FINOPS_ENGINE or the notebook's engine parameter)"
@@ -77,6 +86,29 @@ def connect_duckdb(path: str = "") -> ibis.BaseBackend:
     con.raw_sql("SET TimeZone = 'UTC'")
     con.raw_sql("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
     return con
+
+
+def athena_params(rest: str) -> dict[str, str]:
+    """``?s3_staging_dir=...&region_name=...`` -> connection keywords; unknown keys are an error."""
+    from urllib.parse import parse_qsl
+
+    params = dict(parse_qsl(rest.lstrip("/").lstrip("?")))
+    unknown = sorted(set(params) - set(ATHENA_PARAMS))
+    if unknown:
+        raise ConfigError(f"unknown Athena parameter(s) {', '.join(unknown)}; use {', '.join(ATHENA_PARAMS)}")
+    if "s3_staging_dir" not in params and "work_group" not in params:
+        raise ConfigError("Athena needs s3_staging_dir (or a work_group with an output location): "
+                          "athena://?s3_staging_dir=s3://bucket/prefix/&region_name=us-east-1")
+    return params
+
+
+def connect_athena(rest: str) -> ibis.BaseBackend:
+    """Amazon Athena through Ibis; credentials come from the usual boto3 chain (profile, role)."""
+    params = athena_params(rest)
+    try:
+        return ibis.athena.connect(**params)
+    except ImportError:
+        raise ConfigError("the Athena engine needs pyathena: pip install 'finops-nb[athena]'") from None
 
 
 def spark_master(rest: str) -> str:

@@ -73,6 +73,9 @@ COLUMNS: dict[str, str] = {
     "Tags": TAGS,
 }
 
+# the same types as Ibis spells them (for engines the readers do not write to)
+IBIS_TYPES = {MONEY: "decimal(38, 12)", TIMESTAMP: "timestamp('UTC')", STRING: "string", TAGS: "map<string, string>"}
+
 MONEY_COLUMNS = [c for c, t in COLUMNS.items() if t == MONEY]
 TIMESTAMP_COLUMNS = [c for c, t in COLUMNS.items() if t == TIMESTAMP]
 COST_COLUMNS = ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"]

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from finops_nb.analyses.common import for_month, month_bounds, one_of
+from finops_nb.analyses.common import for_month, month_bounds, one_of, zero_of
 
 # Used when the bill has no commitment rows to learn a rate from. Dated default (2024-09): a 1-year
 # No Upfront Compute Savings Plan for m5.large Linux in us-east-1 costs $0.069/h against $0.096/h
@@ -45,7 +45,7 @@ def summarize_utilization(t: ir.Table, *, month: str | None = None) -> ir.Table:
     used, unused = usage & (status == "Used"), usage & (status == "Unused")
     purchase = t.ChargeCategory == "Purchase"
     t = t.filter(usage | purchase)
-    zero = ibis.literal(Decimal(0), type="decimal(38, 12)")
+    zero = zero_of(t.EffectiveCost)
 
     def total(cond, col):
         return ibis.ifelse(cond, col, zero).sum()

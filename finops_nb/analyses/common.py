@@ -103,3 +103,9 @@ def money_frame(df: pd.DataFrame) -> pd.DataFrame:
         if out[col].dtype == object and len(out) and out[col].map(lambda v: hasattr(v, "as_tuple")).any():
             out[col] = out[col].astype(float)
     return out
+
+
+def zero_of(column: ir.NumericValue) -> ir.NumericValue:
+    """0 in the type of ``column``, written ``CAST(0 AS ...)`` so every engine's SQL reads it (Athena does not
+    take the ``'0E-12'`` text a Decimal zero literal compiles to)."""
+    return ibis.literal(0).cast(column.type())

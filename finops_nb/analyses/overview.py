@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from finops_nb.analyses.common import billing_period, charge_kind, for_month, group_keys, one_of
+from finops_nb.analyses.common import billing_period, charge_kind, for_month, group_keys, one_of, zero_of
 from finops_nb.errors import ConfigError, MixedCurrencyError
 
 BASIS = {"billed": "BilledCost", "effective": "EffectiveCost", "amortized": "EffectiveCost"}
@@ -47,7 +47,7 @@ def summarize_totals(t: ir.Table, *, by: Sequence[str] = (), month: str | None =
             *group_keys(t, by, case_sensitive_tags=case_sensitive_tags)]
     cost = t[cost_column(basis)]
     kind = charge_kind(t)
-    zero = ibis.literal(Decimal(0), type=cost.type())
+    zero = zero_of(cost)
     by_kind = {name: ibis.ifelse(kind == k, cost, zero).sum() for k, name in KINDS.items()}
     out = t.group_by(keys).aggregate(
         rows=t.count(),
@@ -125,7 +125,7 @@ def savings_breakdown(t: ir.Table, *, month: str | None = None, by: Sequence[str
     """
     t = for_month(t, month).filter(lambda r: r.ChargeCategory != "Purchase")
     complete = t.ListCost.notnull() & t.ContractedCost.notnull() & t.EffectiveCost.notnull()
-    zero = ibis.literal(Decimal(0), type=t.ListCost.type())
+    zero = zero_of(t.ListCost)
     out = t.group_by([t.BillingCurrency.name("currency"), *group_keys(t, by)]).aggregate(
         list_cost=ibis.ifelse(complete, t.ListCost, zero).sum(),
         contracted_cost=ibis.ifelse(complete, t.ContractedCost, zero).sum(),

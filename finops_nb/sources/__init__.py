@@ -106,4 +106,30 @@ def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
     return Charges(table=table, con=con, files=charges.files, format=charges.format, notes=charges.notes)
 
 
-__all__ = ["Charges", "Note", "load_charges", "FORMATS"]
+def from_table(con: ibis.BaseBackend, name: str, *, database: str | None = None) -> Charges:
+    """A FOCUS table that already lives in an engine (Athena, Spark, DuckDB) as the canonical table.
+
+    For large users whose data stays where it is: e.g. the Athena table over an AWS Data Exports FOCUS 1.2
+    export. Columns are matched to FOCUS names without regard to case and cast to the canonical types;
+    FOCUS columns the table lacks are typed NULLs (views that need them say so); other columns are kept
+    only when named ``x_*``. No row is read here: the analyses compile to the engine's SQL.
+    """
+    raw = con.table(name, database=database)
+    by_canon = {schema.canonical_name(c): c for c in raw.columns if schema.canonical_name(c)}
+    if "BilledCost" not in by_canon:
+        raise DataError(f"table {name!r} has no BilledCost column: is it a FOCUS table?", column="BilledCost")
+    if "Tags" in by_canon and not raw[by_canon["Tags"]].type().is_map():
+        del by_canon["Tags"]  # tags stored as text cannot be cast portably; tag views say 'not available'
+    exprs = []
+    for col, sql_type in schema.COLUMNS.items():
+        typ = schema.IBIS_TYPES[sql_type]
+        exprs.append((raw[by_canon[col]].cast(typ) if col in by_canon else ibis.null(typ)).name(col))
+    extras = [raw[c] for c in raw.columns if c.startswith("x_")]
+    missing = [c for c in schema.COLUMNS if c not in by_canon]
+    notes = []
+    if missing:
+        notes.append(Note("info", "missing-columns", f"FOCUS columns absent from {name}: {', '.join(missing)}"))
+    return Charges(table=raw.select(*exprs, *extras), con=con, files=[], format="table", notes=notes)
+
+
+__all__ = ["Charges", "Note", "load_charges", "from_table", "FORMATS"]
