@@ -92,6 +92,7 @@ def test_sp_negation(kind, tmp_path, con):
     assert ch.format == "cur"
     tot = summarize_totals(ch.table, basis="amortized").execute().iloc[0]
     assert q2(tot.billed_cost) == q2(str(exp["billed_cost_total"]))  # 13.00, not 26.50
+    assert tot.provisional  # no bill_invoice_id: the month is not invoiced yet
     assert q2(tot.effective_cost) == q2(str(exp["amortized_cost_total"]))
     util = summarize_utilization(ch.table).execute().iloc[0]
     assert util.utilization_pct == pytest.approx(exp["savings_plan_utilization_pct"])

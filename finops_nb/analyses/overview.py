@@ -41,6 +41,7 @@ def summarize_totals(t: ir.Table, *, by: Sequence[str] = (), month: str | None =
     Then, on ``basis`` (``billed``: BilledCost, ``amortized``/``effective``: EffectiveCost), the sum per kind
     of charge (``common.charge_kind``): ``usage_cost``, ``purchase_cost``, ``credits``, ``discounts``, ``tax``,
     ``adjustments``, and ``net_cost``, their sum. Credits never hide usage: each is shown apart.
+    For AWS CUR input, ``provisional`` is true when the period's invoice is not final (no invoice id yet).
     """
     t = for_month(t, month)
     keys = [billing_period(t).name("billing_period"), t.BillingCurrency.name("currency"),
@@ -57,6 +58,7 @@ def summarize_totals(t: ir.Table, *, by: Sequence[str] = (), month: str | None =
         contracted_cost=t.ContractedCost.sum(),
         **by_kind,
         net_cost=cost.sum(),
+        **({"provisional": t.x_Provisional.any()} if "x_Provisional" in t.columns else {}),
     )
     return out.order_by([k.get_name() for k in keys])
 
