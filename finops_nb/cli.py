@@ -149,13 +149,38 @@ def cmd_validate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from finops_nb.report import run_report
+    from finops_nb.report import publish, run_report
 
     result = run_report(args.month, args.data, out=args.out, engine=args.engine, notebooks_dir=args.notebooks_dir)
     for r in result.runs:
         print(f"{r.notebook:36} {r.status:7} {r.seconds:6.1f} s" + (f"  {r.error}" if r.error else ""))
     print(f"report: {(result.folder / 'index.html').resolve()}")
+    if args.publish:
+        try:
+            keys = publish(result.folder, args.publish)
+        except Exception as exc:  # boto3 raises several kinds; the report itself is done and kept
+            print(f"finops-nb: error: publishing to {args.publish} failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"published {len(keys)} files to {args.publish.rstrip('/')}/{result.month}/")
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_schedule(args) -> int:
+    from finops_nb.schedule import render
+
+    files = render(args.print, data=args.data, out=args.out, publish=args.publish)
+    if args.write:
+        folder = Path(args.write)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text)
+            print(f"wrote {folder / name}")
+        return EXIT_OK
+    for name, text in files.items():
+        if len(files) > 1:
+            print(f"# ---- {name} ----")
+        print(text, end="" if text.endswith("\n") else "\n")
+    return EXIT_OK
 
 
 def cmd_app(args) -> int:
@@ -191,12 +216,22 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
 
     r = sub.add_parser("report", help="run every notebook for a month into DIR/YYYY-MM/")
-    r.add_argument("--month", required=True, help="billing period YYYY-MM")
+    r.add_argument("--month", default="last", help="billing period YYYY-MM, or 'last' (the previous full month "
+                   "in UTC, the default)")
     r.add_argument("--data", default="sample", help="billing export (default: the shipped real sample)")
     r.add_argument("--out", default=None, help="output folder (default ./reports or FINOPS_REPORTS_DIR)")
     r.add_argument("--engine", default="duckdb://", help="engine URL (default embedded DuckDB)")
     r.add_argument("--notebooks-dir", default=None, help="run every notebook of this folder instead of the suite's")
+    r.add_argument("--publish", default=None, metavar="S3_URL", help="upload the month folder to s3://bucket/prefix")
     r.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("schedule", help="print or write a ready recipe that runs the monthly report")
+    s.add_argument("--print", required=True, choices=["cron", "systemd", "airflow"])
+    s.add_argument("--data", required=True, help="billing export the scheduled report reads (path or s3://)")
+    s.add_argument("--out", default=str(Path("reports").resolve()), help="where reports are written")
+    s.add_argument("--publish", default=None, metavar="S3_URL")
+    s.add_argument("--write", default=None, metavar="DIR", help="write the files into DIR instead of printing")
+    s.set_defaults(func=cmd_schedule)
 
     a = sub.add_parser("app", help="serve the Voila apps in notebooks/apps/ on 127.0.0.1")
     a.add_argument("--port", type=int, default=8866)

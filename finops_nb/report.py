@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from finops_nb import config
-from finops_nb.analyses.common import check_month
+from finops_nb.analyses.common import resolve_month
 from finops_nb.sources.base import sha256
 
 NOTEBOOKS = ["00-overview.ipynb", "10-savings-opportunities.ipynb", "20-rightsizing.ipynb", "30-commitments.ipynb"]
@@ -67,7 +67,7 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
 
     from finops_nb.sources import load_charges
 
-    month = check_month(month)
+    month = resolve_month(month)
     data_path = config.resolve_data(data)
     # Read and check the input once before any notebook runs: bad input stops here with file, row and
     # column (exit code 2), and the notebooks reuse the parse cache.
@@ -122,6 +122,27 @@ def _run_one(pm, run: NotebookRun, src_dir: Path, folder: Path, params: dict, ke
         html_path.write_text(to_html(nb), encoding="utf-8")
         run.html = html_path.name
     log.info("%s %s in %.1f s", run.notebook, run.status, run.seconds)
+
+
+def publish(folder: Path, url: str, *, session=None) -> list[str]:
+    """Upload a report folder to ``s3://bucket/prefix/<month>/`` through boto3 (AWS_ENDPOINT_URL honoured).
+
+    Returns the keys written. Retries of transient errors are boto3's (adaptive mode).
+    """
+    from finops_nb.sources.aws import client
+    from finops_nb.sources.s3 import parse_s3_url
+
+    bucket, prefix = parse_s3_url(url)
+    s3 = client("s3", session)
+    types = {".html": "text/html; charset=utf-8", ".json": "application/json", ".log": "text/plain; charset=utf-8",
+             ".ipynb": "application/x-ipynb+json"}
+    keys = []
+    for f in sorted(p for p in folder.iterdir() if p.is_file()):
+        key = "/".join(x for x in (prefix.strip("/"), folder.name, f.name) if x)
+        s3.upload_file(str(f), bucket, key, ExtraArgs={"ContentType": types.get(f.suffix, "application/octet-stream")})
+        keys.append(key)
+    log.info("published %d files to s3://%s/%s", len(keys), bucket, "/".join(keys[0].split("/")[:-1]) if keys else "")
+    return keys
 
 
 def _headline(nb) -> dict:

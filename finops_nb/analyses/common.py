@@ -23,6 +23,17 @@ def check_month(month: str) -> str:
     return month.strip()
 
 
+def resolve_month(month: str, *, today: date | None = None) -> str:
+    """``last`` -> the previous full month in UTC (``YYYY-MM``); anything else is checked as ``YYYY-MM``."""
+    if isinstance(month, str) and month.strip().lower() == "last":
+        from datetime import UTC, datetime
+
+        today = today or datetime.now(UTC).date()
+        y, m = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        return f"{y:04d}-{m:02d}"
+    return check_month(month)
+
+
 def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The half-open UTC window ``[first day, first day of next month)`` of ``month``."""
     y, m = map(int, check_month(month).split("-"))

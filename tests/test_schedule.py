@@ -1,0 +1,77 @@
+"""Schedules: each recipe is well-formed (systemd units pass systemd-analyze, the DAG compiles, the crontab
+line has five time fields), and the report's --month last and --publish."""
+
+from __future__ import annotations
+
+import json
+import py_compile
+import re
+import shutil
+import subprocess
+from datetime import date
+
+import boto3
+import nbformat
+import pytest
+
+from finops_nb.analyses.common import resolve_month
+from finops_nb.cli import main
+from finops_nb.schedule import render
+
+
+def test_month_last_is_the_previous_full_month_in_utc():
+    assert resolve_month("last", today=date(2026, 12, 3)) == "2026-11"
+    assert resolve_month("last", today=date(2027, 1, 1)) == "2026-12"
+    assert resolve_month("2024-09") == "2024-09"
+
+
+def test_cron_line(tmp_path):
+    text = render("cron", data="/srv/bills 100%", out=str(tmp_path))["finops-nb.cron"]
+    line = [ln for ln in text.splitlines() if ln and not ln.startswith("#")][0]
+    fields = line.split()
+    assert fields[:5] == ["0", "6", "3", "*", "*"]
+    assert "report --month last" in line and "100\\%" in line
+    assert re.search(r"(?<!\\)%", line) is None  # cron would turn a bare % into a newline
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_systemd_units_verify(tmp_path):
+    for name, text in render("systemd", data="/srv/bills", out=str(tmp_path)).items():
+        (tmp_path / name).write_text(text)
+    ok = subprocess.run(["systemd-analyze", "verify", "finops-nb-report.service", "finops-nb-report.timer"],
+                        cwd=tmp_path, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    broken = (tmp_path / "finops-nb-report.timer").read_text().replace("OnCalendar=*-*-03", "OnCalendar=bogus")
+    (tmp_path / "finops-nb-report.timer").write_text(broken)
+    bad = subprocess.run(["systemd-analyze", "verify", "finops-nb-report.timer"], cwd=tmp_path, capture_output=True)
+    assert bad.returncode != 0  # the check can fail
+
+
+def test_airflow_dag_compiles(tmp_path, capsys):
+    assert main(["schedule", "--print", "airflow", "--data", "s3://bills/cur/", "--write", str(tmp_path)]) == 0
+    dag = tmp_path / "finops_nb_monthly_report.py"
+    py_compile.compile(str(dag), doraise=True)
+    assert "schedule=\"0 6 3 * *\"" in dag.read_text() and "--month last" in dag.read_text()
+
+
+def test_report_is_published_to_s3(tmp_path, aws_env, capsys):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="finops-reports")
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    cell = nbformat.v4.new_code_cell('month: str = "2024-09"\ndata: str = "sample"\nengine: str = "duckdb://"')
+    cell.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(month)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nbformat.write(nb, nbs / "only.ipynb")
+    code = main(["report", "--month", "2024-09", "--out", str(tmp_path / "out"), "--notebooks-dir", str(nbs),
+                 "--publish", "s3://finops-reports/monthly"])
+    assert code == 0
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="finops-reports")["Contents"])
+    assert keys == [f"monthly/2024-09/{n}" for n in
+                    ("index.html", "manifest.json", "only.html", "only.ipynb", "report.log")]
+    head = s3.head_object(Bucket="finops-reports", Key="monthly/2024-09/index.html")
+    assert head["ContentType"].startswith("text/html")
+    manifest = json.loads(s3.get_object(Bucket="finops-reports", Key="monthly/2024-09/manifest.json")["Body"].read())
+    assert manifest["status"] == "ok"
