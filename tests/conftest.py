@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FINOPS_SHARED") or ROOT.parent / "shared")
 SAMPLE = ROOT / "finops_nb" / "data" / "samples" / "focus_sample_1000.csv"
 # fake credentials for moto; tests check they never show up in outputs
-FAKE_KEY_ID = "AKIAFINOPSNBTESTONLY"
+FAKE_KEY_ID = "FAKEFINOPSNBTESTONLY"
 FAKE_SECRET = "finops-nb-fake-secret-0b6c1f"
 
 
