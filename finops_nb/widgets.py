@@ -89,3 +89,165 @@ class CostExplorer:
 def cost_explorer(charges: Charges, **kw) -> w.VBox:
     """The cost explorer app's widget tree."""
     return CostExplorer(charges, **kw).view
+
+
+def _busiest_month(t: ibis.Table) -> str | None:
+    """The billing period with the most rows (a stray row of the next month is not the month people mean)."""
+    df = t.group_by(m=billing_period(t)).aggregate(n=t.count()).order_by([ibis.desc("n"), ibis.desc("m")]).execute()
+    return None if df.empty else str(df.m.iloc[0])
+
+
+def csv_link(df: pd.DataFrame, filename: str, label: str = "Download CSV") -> str:
+    """An HTML link that downloads ``df`` as CSV from the page itself (no server round trip)."""
+    import base64
+
+    data = base64.b64encode(df.to_csv(index=False).encode()).decode()
+    return (f'<a class="csv-download" download="{html.escape(filename)}" '
+            f'href="data:text/csv;base64,{data}">{html.escape(label)}</a>')
+
+
+class SavingsLedger:
+    """The savings ledger with owner, check and effort filters, totals that count each resource once, CSV export."""
+
+    def __init__(self, charges: Charges, *, owner_tag: str = "owner", top: int = 25):
+        from finops_nb.analyses import savings
+
+        self.t, self.owner_tag, self.top, self.savings = charges.table, owner_tag, top, savings
+        months = _options(self.t, billing_period(self.t))
+        self.month = w.Dropdown(options=months, value=_busiest_month(self.t), description="Month")
+        self.owner = w.Dropdown(description="Owner")
+        self.check = w.Dropdown(description="Check")
+        self.effort = w.Dropdown(description="Effort")
+        self.status, self.totals, self.table, self.download = w.HTML(), w.HTML(), w.HTML(), w.HTML()
+        self.month.observe(self.recompute, names="value")
+        for dd in (self.owner, self.check, self.effort):
+            dd.observe(self.refresh, names="value")
+        self.view = w.VBox([
+            w.HTML("<h2>Savings ledger</h2><p>What can we save, where, and who must act. Each saving is priced at "
+                   "the resource's own effective cost; totals count each resource once.</p>"),
+            w.HBox([self.month, self.owner]), w.HBox([self.check, self.effort]),
+            self.status, self.totals, self.download, self.table,
+        ])
+        self.recompute()
+
+    def recompute(self, *_):
+        from finops_nb.analyses.commitments import observed_discount
+
+        self.status.value = "<i>Computing the ledger…</i>"
+        rate, source = observed_discount(self.t, month=self.month.value)
+        self.ledger = self.savings.build_ledger(self.t, month=self.month.value, discount=rate,
+                                                discount_source=source, owner_tag=self.owner_tag)
+        owners = sorted(str(o) for o in self.ledger.owner.dropna().unique())
+        with self.owner.hold_trait_notifications(), self.check.hold_trait_notifications():
+            self.owner.options = [ALL, "(no owner)", *owners]
+            self.check.options = [ALL, *sorted(self.ledger.check.unique())]
+            self.effort.options = [ALL, *sorted(self.ledger.effort.unique())]
+        self.refresh()
+
+    def selection(self) -> pd.DataFrame:
+        df = self.ledger
+        if self.owner.value == "(no owner)":
+            df = df[df.owner.isna()]
+        elif self.owner.value not in (ALL, None):
+            df = df[df.owner == self.owner.value]
+        for dd, col in ((self.check, "check"), (self.effort, "effort")):
+            if dd.value not in (ALL, None):
+                df = df[df[col] == dd.value]
+        return df
+
+    def refresh(self, *_):
+        from finops_nb.tables import money_table
+
+        df = self.selection()
+        summary = self.savings.summarize_ledger(df)
+        once = summary[summary.check.str.startswith("all checks")] if len(summary) else summary
+        parts = [f"<b>{v:,.4f} {html.escape(str(c))}</b> per month across {n:,} resources"
+                 for c, v, n in zip(once.currency, once.monthly_savings, once.findings, strict=True)]
+        self.totals.value = "Savings: " + ("; ".join(parts) if parts else "none in this selection")
+        cols = ["check", "action", "ResourceId", "ServiceName", "SubAccountName", "owner", "monthly_cost",
+                "monthly_savings", "effort", "risk"]
+        self.table.value = (money_table(df, columns=cols, money=["monthly_cost", "monthly_savings"], decimals=4,
+                                        top=self.top, caption="Findings, largest saving first")
+                            .set_table_attributes('class="ledger-table"').to_html()
+                            if len(df) else "<p class='empty'>No findings in this selection.</p>")
+        self.download.value = csv_link(df, f"savings-ledger-{self.month.value}.csv") if len(df) else ""
+        self.status.value = ""
+
+
+def savings_ledger(charges: Charges, **kw) -> w.VBox:
+    return SavingsLedger(charges, **kw).view
+
+
+class CommitmentSimulator:
+    """An hourly commitment slider over the month's on-demand eligible spend: savings, utilization, coverage."""
+
+    def __init__(self, charges: Charges, *, steps: int = 40):
+        from finops_nb.analyses import commitments
+
+        self.cm, self.t, self.steps = commitments, charges.table, steps
+        months = _options(self.t, billing_period(self.t))
+        self.month = w.Dropdown(options=months, value=_busiest_month(self.t), description="Month")
+        rate, self.rate_source = commitments.observed_discount(self.t, month=self.month.value)
+        self.discount = w.BoundedFloatText(value=round(rate, 4), min=0.01, max=0.9, step=0.01,
+                                           description="Discount")
+        self.commitment = w.FloatSlider(min=0, max=1, step=0.0001, readout_format=".4f",
+                                        description="Per hour", continuous_update=False,
+                                        layout=w.Layout(width="480px"))
+        self.commitment_text = w.BoundedFloatText(min=0, max=1, step=0.0001, description="Commitment")
+        w.link((self.commitment, "value"), (self.commitment_text, "value"))
+        w.link((self.commitment, "max"), (self.commitment_text, "max"))
+        self.status, self.stats, self.chart = w.HTML(), w.HTML(), w.HTML()
+        self.month.observe(self.load_month, names="value")
+        self.discount.observe(self.recurve, names="value")
+        self.commitment.observe(self.show, names="value")
+        self.view = w.VBox([
+            w.HTML("<h2>Commitment simulator</h2><p>Each hour costs <code>C + max(0, E<sub>h</sub> − C / (1 − d))"
+                   "</code>: the commitment C, plus on-demand spend beyond what it covers.</p>"),
+            w.HBox([self.month, self.discount]), w.HBox([self.commitment, self.commitment_text]),
+            self.status, self.stats, self.chart,
+        ])
+        self.load_month()
+
+    def load_month(self, *_):
+        self.status.value = "<i>Computing hourly spend…</i>"
+        hourly = self.cm.hourly_eligible_spend(self.t, month=self.month.value)
+        totals = hourly.groupby("currency").eligible_cost.sum()
+        self.currency = totals.idxmax() if len(totals) else None
+        self.series = hourly[hourly.currency == self.currency].eligible_cost if self.currency else hourly.eligible_cost
+        self.recurve()
+
+    def recurve(self, *_):
+        d = float(self.discount.value)
+        grid = self.cm.commitment_grid(self.series, discount=d, steps=self.steps)
+        self.curve = self.cm.simulate_commitment(self.series, grid, discount=d)
+        best = self.cm.optimal_commitment(self.series, discount=d)
+        with self.commitment.hold_trait_notifications():
+            self.commitment.max = max(float(grid[-1]), 1e-4)
+            self.commitment.value = float(best.commitment_per_hour)
+        self.best = best
+        self.show()
+
+    def show(self, *_):
+        d, c = float(self.discount.value), float(self.commitment.value)
+        r = self.cm.simulate_commitment(self.series, [c], discount=d).iloc[0]
+        cur = html.escape(str(self.currency or ""))
+        util = "n/a" if c == 0 else f"{r.utilization_pct:.1f} %"
+        self.stats.value = (
+            f"<table class='sim-stats'><tr><td>Commitment</td><td><b>{c:,.4f} {cur}/h</b></td></tr>"
+            f"<tr><td>Savings this month</td><td><b>{r.savings:,.4f} {cur}</b> ({r.savings_pct:.1f} % of "
+            f"{r.on_demand_cost:,.4f} on demand)</td></tr>"
+            f"<tr><td>Utilization</td><td>{util} (break-even {r.break_even_utilization_pct:.0f} %)</td></tr>"
+            f"<tr><td>Coverage</td><td>{r.coverage_pct:.1f} %</td></tr>"
+            f"<tr><td>Best commitment</td><td>{self.best.commitment_per_hour:,.4f} {cur}/h saves "
+            f"{self.best.savings:,.4f}</td></tr>"
+            f"<tr><td>Discount</td><td>{d:.1%} ({html.escape(self.rate_source)})</td></tr></table>")
+        import altair as alt
+
+        rule = alt.Chart(pd.DataFrame({"c": [c]})).mark_rule(color="#e15759").encode(x="c:Q")
+        self.chart.value = chart_svg(charts.savings_curve_chart(self.curve, title=f"Savings by commitment ({cur})")
+                                     + rule)
+        self.status.value = ""
+
+
+def commitment_simulator(charges: Charges, **kw) -> w.VBox:
+    return CommitmentSimulator(charges, **kw).view

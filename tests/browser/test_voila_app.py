@@ -187,3 +187,66 @@ def test_only_the_apps_folder_is_served(voila, path):
     resp = voila.raw_get(path)
     assert resp.status != 200, f"{path} answered {resp.status}"
     assert resp.status in (400, 403, 404), f"{path} answered {resp.status}\n{voila.log_tail()}"
+
+
+# Voila's lab template links Font Awesome from a CDN; our Content-Security-Policy (notebooks/apps/voila.json)
+# blocks it before any request leaves the machine, and the browser reports that as a console error.
+CSP_BLOCKED_CDN = re.compile(r"^Loading the stylesheet 'https://cdn\.jsdelivr\.net/npm/@fortawesome/.*violates")
+
+
+def open_app(browser, voila, notebook: str, ready: str):
+    """Open an app; wait for the element ``ready``; collect page errors, console errors and outside requests."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and not CSP_BLOCKED_CDN.match(msg.text) else None)
+    # a request to another host is an error unless the browser refused it under the CSP (it never left)
+    page.on("requestfinished", lambda req: errors.append(f"reached {req.url}")
+            if not req.url.startswith((voila.base, "data:", "blob:")) else None)
+    page.on("requestfailed", lambda req: errors.append(f"tried {req.url}: {req.failure}")
+            if not req.url.startswith(voila.base) and req.failure != "csp" else None)
+    response = page.goto(f"{voila.base}/voila/render/{notebook}", timeout=KERNEL_TIMEOUT)
+    assert response is not None and response.status == 200, voila.log_tail()
+    try:
+        expect(page.locator(ready).first).to_be_visible(timeout=KERNEL_TIMEOUT)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- Voila log ---\n{voila.log_tail()}") from None
+    return page, errors
+
+
+def labelled(page, kind: str, label: str):
+    return (page.locator(f".widget-{kind}")
+            .filter(has=page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$"))))
+
+
+def test_savings_ledger_filters_and_exports(browser, voila, tmp_path):
+    page, errors = open_app(browser, voila, "savings-ledger.ipynb", "table.ledger-table")
+    try:
+        table = page.locator("table.ledger-table")
+        expect(table).to_contain_text("low-cost, high-count resources")
+        expect(page.locator("a.csv-download")).to_have_attribute("href", re.compile(r"^data:text/csv;base64,"))
+        labelled(page, "dropdown", "Check").locator("select").select_option(label="EBS gp2 -> gp3")
+        expect(table).to_contain_text("EBS gp2 -> gp3", timeout=UPDATE_TIMEOUT)
+        expect(table).not_to_contain_text("low-cost, high-count resources", timeout=UPDATE_TIMEOUT)
+        page.screenshot(path=str(tmp_path / "savings-ledger.png"), full_page=True)
+        assert errors == [], errors
+    finally:
+        page.close()
+
+
+def test_commitment_simulator_recomputes_on_a_new_commitment(browser, voila, tmp_path):
+    page, errors = open_app(browser, voila, "commitment-simulator.ipynb", "table.sim-stats")
+    try:
+        stats = page.locator("table.sim-stats")
+        expect(stats).to_contain_text("0.0000 USD/h")  # the sample's sparse hours: no commitment pays
+        box = labelled(page, "text", "Commitment").locator("input")
+        box.fill("0.05")
+        box.press("Enter")
+        expect(stats).to_contain_text("0.0500 USD/h", timeout=UPDATE_TIMEOUT)
+        expect(stats).to_contain_text("-33.7247 USD", timeout=UPDATE_TIMEOUT)  # 0.05 * 720 h - covered 2.27
+        expect(page.locator(".widget-html svg").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "commitment-simulator.png"), full_page=True)
+        assert errors == [], errors
+    finally:
+        page.close()
