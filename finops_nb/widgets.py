@@ -33,7 +33,7 @@ class CostExplorer:
         t = charges.table
         self.top = top
         months = _options(t, billing_period(t))
-        self.month = w.Dropdown(options=months, value=months[0] if months else None, description="Month")
+        self.month = w.Dropdown(options=months, value=_busiest_month(t), description="Month")
         self.provider = w.Dropdown(options=[ALL, *_options(t, t.ProviderName)], description="Provider")
         self.account = w.Dropdown(options=[ALL, *_options(t, t.SubAccountName)], description="Sub-account")
         self.service = w.Dropdown(options=[ALL, *_options(t, t.ServiceName)], description="Service")
@@ -92,8 +92,16 @@ def cost_explorer(charges: Charges, **kw) -> w.VBox:
 
 
 def _busiest_month(t: ibis.Table) -> str | None:
-    """The billing period with the most rows (a stray row of the next month is not the month people mean)."""
+    """The month an app opens on: ``?month=YYYY-MM`` in the page's URL when the data has it (Voila passes
+    the query string to the kernel as QUERY_STRING), else the billing period with the most rows (a stray row
+    of the next month is not the month people mean)."""
+    import os
+    from urllib.parse import parse_qs
+
     df = t.group_by(m=billing_period(t)).aggregate(n=t.count()).order_by([ibis.desc("n"), ibis.desc("m")]).execute()
+    asked = parse_qs(os.environ.get("QUERY_STRING", "")).get("month", [None])[0]
+    if asked in set(df.m):
+        return asked
     return None if df.empty else str(df.m.iloc[0])
 
 

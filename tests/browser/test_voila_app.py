@@ -250,3 +250,14 @@ def test_commitment_simulator_recomputes_on_a_new_commitment(browser, voila, tmp
         assert errors == [], errors
     finally:
         page.close()
+
+
+def test_a_query_string_preselects_the_month(browser, voila):
+    page, errors = open_app(browser, voila, "cost-explorer.ipynb?month=2024-10", "table.cost-table")
+    try:
+        month = labelled(page, "dropdown", "Month").locator("select")
+        expect(month.locator("option:checked")).to_have_text("2024-10")
+        expect(page.locator("table.cost-table")).to_contain_text("COMPUTE")  # the one Oracle row of 2024-10
+        assert errors == [], errors
+    finally:
+        page.close()
