@@ -51,6 +51,7 @@ def test_monthly_report_on_the_sample(tmp_path, aws_env, capsys):
         assert FAKE_KEY_ID not in text and FAKE_SECRET not in text, other.name
     index = (folder / "index.html").read_text()
     assert "20.2802" in index and "14.9765" in index
+    assert_renders_offline(folder / "00-overview.html")
 
 
 def test_a_failing_notebook_is_kept_and_the_others_still_run(tmp_path, capsys):
@@ -88,3 +89,25 @@ def test_notebooks_have_one_typed_parameters_cell():
             if c.cell_type == "code":
                 checked = c.source.startswith("# NBVAL_CHECK_OUTPUT")
                 assert bool(c.get("outputs")) == checked, f"{path.name}: outputs of {c.source[:40]!r}"
+
+
+def assert_renders_offline(page_path):
+    """The exported HTML draws its charts with every network request refused (headless Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+                       else (outside.append(route.request.url), route.abort()))
+            page.goto(page_path.as_uri())
+            charts = page.locator("img[src^='data:image/svg+xml'], svg")
+            assert charts.count() >= 5  # five cost-by charts, the trend and the categories
+            first = charts.first.bounding_box()
+            assert first and first["width"] > 100 and first["height"] > 50  # drawn, not blank
+        finally:
+            browser.close()
+    assert outside == []
