@@ -10,10 +10,12 @@ import pandas as pd
 import vl_convert as vlc
 
 from finops_nb import charts
-from finops_nb.analyses.common import billing_period, money_frame
+from finops_nb.analyses.common import billing_period, money_frame, tag_value
+from finops_nb.schema import UNTAGGED
 from finops_nb.sources import Charges
 
 ALL = "(all)"
+NO_TAG = "(no tag filter)"
 
 
 def chart_svg(chart) -> str:
@@ -27,49 +29,72 @@ def _options(t: ibis.Table, column) -> list[str]:
 
 
 class CostExplorer:
-    """Month, provider, sub-account and service dropdowns over cost by service: a chart and a table."""
+    """Month range, provider, sub-account, service and tag filters over cost by service: chart, table, CSV."""
 
     def __init__(self, charges: Charges, *, top: int = 15):
         t = charges.table
         self.top = top
         months = _options(t, billing_period(t))
-        self.month = w.Dropdown(options=months, value=_busiest_month(t), description="Month")
+        first = _busiest_month(t)
+        self.month = w.Dropdown(options=months, value=first, description="Month")
+        self.through = w.Dropdown(options=months, value=first, description="Through")
         self.provider = w.Dropdown(options=[ALL, *_options(t, t.ProviderName)], description="Provider")
         self.account = w.Dropdown(options=[ALL, *_options(t, t.SubAccountName)], description="Sub-account")
         self.service = w.Dropdown(options=[ALL, *_options(t, t.ServiceName)], description="Service")
-        self.status = w.HTML()
-        self.chart = w.HTML()
-        self.table = w.HTML()
-        self.params = {name: ibis.param("string") for name in ("month", "provider", "account", "service")}
+        keys = sorted({k for k in t.select(k=t.Tags.keys().unnest()).distinct().execute()["k"].dropna()})
+        self.tag_key = w.Dropdown(options=[NO_TAG, *keys], description="Tag key")
+        self.tag_value = w.Dropdown(options=[ALL], description="Tag value")
+        self.t = t
+        self.status, self.chart, self.table, self.download = w.HTML(), w.HTML(), w.HTML(), w.HTML()
+        names = ("start", "end", "provider", "account", "service", "tag_key", "tag_value")
+        self.params = {name: ibis.param("string") for name in names}
         p = self.params
+        period = billing_period(t)
+        tag = tag_value(t, p["tag_key"])
         sel = t.filter(
-            billing_period(t) == p["month"],
+            period >= p["start"], period <= p["end"],
             (p["provider"] == ALL) | (t.ProviderName == p["provider"]),
             (p["account"] == ALL) | (t.SubAccountName == p["account"]),
             (p["service"] == ALL) | (t.ServiceName == p["service"]),
+            (p["tag_key"] == NO_TAG) | (p["tag_value"] == ALL) | (tag == p["tag_value"])
+            | ((p["tag_value"] == UNTAGGED) & tag.isnull()),
         )
         self.query = (sel.group_by([sel.BillingCurrency.name("currency"), "ServiceName"])
                       .aggregate(cost=sel.EffectiveCost.sum(), billed_cost=sel.BilledCost.sum(), rows=sel.count())
                       .order_by([ibis.desc("cost"), "ServiceName"]))
-        for dd in (self.month, self.provider, self.account, self.service):
+        self.tag_key.observe(self.load_tag_values, names="value")
+        for dd in (self.month, self.through, self.provider, self.account, self.service, self.tag_value):
             dd.observe(self.refresh, names="value")
         self.view = w.VBox([
             w.HTML("<h2>Cost explorer</h2><p>Effective (amortized) cost by service for the selection.</p>"),
-            w.HBox([self.month, self.provider]), w.HBox([self.account, self.service]),
-            self.status, self.chart, self.table,
+            w.HBox([self.month, self.through]), w.HBox([self.provider, self.account]),
+            w.HBox([self.service]), w.HBox([self.tag_key, self.tag_value]),
+            self.status, self.chart, self.download, self.table,
         ])
         self.refresh()
 
+    def load_tag_values(self, *_):
+        if self.tag_key.value == NO_TAG:
+            options = [ALL]
+        else:
+            values = self.t.select(v=tag_value(self.t, self.tag_key.value)).distinct().execute()["v"]
+            options = [ALL, *sorted(str(v) for v in values.dropna()), UNTAGGED]
+        with self.tag_value.hold_trait_notifications():
+            self.tag_value.options = options
+            self.tag_value.value = ALL
+        self.refresh()
+
     def frame(self) -> pd.DataFrame:
-        values = {"month": self.month.value or "", "provider": self.provider.value,
-                  "account": self.account.value, "service": self.service.value}
+        start, end = sorted([self.month.value or "", self.through.value or ""])
+        values = {"start": start, "end": end, "provider": self.provider.value, "account": self.account.value,
+                  "service": self.service.value, "tag_key": self.tag_key.value, "tag_value": self.tag_value.value}
         return self.query.execute(params={self.params[k]: v for k, v in values.items()})
 
     def refresh(self, *_):
         self.status.value = "<i>Computing…</i>"
         df = money_frame(self.frame())
         if df.empty:
-            self.chart.value = ""
+            self.chart.value = self.download.value = ""
             self.table.value = "<p class='empty'>No cost in this selection.</p>"
             self.status.value = ""
             return
@@ -78,9 +103,11 @@ class CostExplorer:
             parts.append(chart_svg(charts.bar_by(part, "ServiceName", "cost",
                                                  title=f"Effective cost by service ({cur})", top=self.top)))
         self.chart.value = "".join(parts)
-        shown = df.head(self.top).rename(columns={"cost": "effective_cost"})
-        self.table.value = shown.to_html(index=False, escape=True, float_format=lambda v: f"{v:,.4f}",
-                                         classes="cost-table")
+        shown = df.rename(columns={"cost": "effective_cost"})
+        self.table.value = shown.head(self.top).to_html(index=False, escape=True, float_format=lambda v: f"{v:,.4f}",
+                                                        classes="cost-table")
+        start, end = sorted([self.month.value or "", self.through.value or ""])
+        self.download.value = csv_link(shown, f"cost-by-service-{start}-{end}.csv")
         totals = df.groupby("currency").cost.sum()
         self.status.value = "Total effective cost: " + ", ".join(
             f"<b>{v:,.4f} {html.escape(str(c))}</b>" for c, v in totals.items())

@@ -54,18 +54,20 @@ def for_month(t: ir.Table, month: str | None) -> ir.Table:
     return t.filter(billing_period(t) == check_month(month))
 
 
-def tag_value(t: ir.Table, key: str, *, case_sensitive: bool = False) -> ir.StringValue:
+def tag_value(t: ir.Table, key: str | ir.StringValue, *, case_sensitive: bool = False) -> ir.StringValue:
     """The value of tag ``key`` per row, NULL when untagged.
 
     By default keys match on their lower-case letters and digits only, so one tag keeps one name however
     the export spelled it: ``Cost-Center`` (legacy CUR CSV), ``cost_center`` (CUR Parquet, CUR 2.0),
-    ``CostCenter``, `` cost center``. ``case_sensitive=True`` matches the key exactly.
+    ``CostCenter``, `` cost center``. ``case_sensitive=True`` matches the key exactly. ``key`` may be an
+    Ibis parameter (``ibis.param("string")``), as the apps pass a widget's value.
     """
     keys, values = t.Tags.keys(), t.Tags.values()
     if case_sensitive:
         idx = keys.index(key)
     else:
-        idx = keys.map(lambda k: k.lower().re_replace("[^a-z0-9]", "")).index(tag_match_key(key))
+        wanted = tag_match_key(key) if isinstance(key, str) else key.lower().re_replace("[^a-z0-9]", "")
+        idx = keys.map(lambda k: k.lower().re_replace("[^a-z0-9]", "")).index(wanted)
     # the position as int32: Spark's element_at takes an INT index (DuckDB takes any integer)
     return ibis.ifelse(idx >= 0, values[idx.cast("int32")], ibis.null("string"))
 

@@ -261,3 +261,19 @@ def test_a_query_string_preselects_the_month(browser, voila):
         assert errors == [], errors
     finally:
         page.close()
+
+
+def test_cost_explorer_tag_filter_and_csv(browser, voila):
+    page, errors = open_app(browser, voila, "cost-explorer.ipynb", "table.cost-table")
+    try:
+        total = page.locator("text=Total effective cost")
+        expect(total).to_contain_text("14.9765 USD")  # all of 2024-09
+        labelled(page, "dropdown", "Tag key").locator("select").select_option(label="environment")
+        values = labelled(page, "dropdown", "Tag value").locator("select")
+        expect(values.locator("option", has_text="dev")).to_have_count(1, timeout=UPDATE_TIMEOUT)
+        values.select_option(label="(untagged)")
+        expect(total).to_contain_text("-1.0235 USD", timeout=UPDATE_TIMEOUT)  # dev 16.0000 + prod 0 + this = 14.9765
+        expect(page.locator("a.csv-download")).to_have_attribute("href", re.compile(r"^data:text/csv;base64,"))
+        assert errors == [], errors
+    finally:
+        page.close()
