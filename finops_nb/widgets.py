@@ -173,10 +173,15 @@ class SavingsLedger:
         self.ledger = self.savings.build_ledger(self.t, month=self.month.value, discount=rate,
                                                 discount_source=source, owner_tag=self.owner_tag)
         owners = sorted(str(o) for o in self.ledger.owner.dropna().unique())
-        with self.owner.hold_trait_notifications(), self.check.hold_trait_notifications():
-            self.owner.options = [ALL, "(no owner)", *owners]
-            self.check.options = [ALL, *sorted(self.ledger.check.unique())]
-            self.effort.options = [ALL, *sorted(self.ledger.effort.unique())]
+        choices = {self.owner: [ALL, "(no owner)", *owners], self.check: [ALL, *sorted(self.ledger.check.unique())],
+                   self.effort: [ALL, *sorted(self.ledger.effort.unique())]}
+        self._quiet = True  # no refresh per option change; one at the end
+        try:
+            for dd, options in choices.items():
+                dd.options = options
+                dd.value = ALL
+        finally:
+            self._quiet = False
         self.refresh()
 
     def selection(self) -> pd.DataFrame:
@@ -193,6 +198,8 @@ class SavingsLedger:
     def refresh(self, *_):
         from finops_nb.tables import money_table
 
+        if getattr(self, "_quiet", False):
+            return
         df = self.selection()
         summary = self.savings.summarize_ledger(df)
         once = summary[summary.check.str.startswith("all checks")] if len(summary) else summary
