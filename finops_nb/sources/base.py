@@ -7,13 +7,14 @@ import gzip
 import hashlib
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import ibis
 import pandas as pd
 
-from finops_nb.errors import DataError
+from finops_nb.errors import ConservationError, DataError
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 NULL_STRINGS = ["NULL", "null", ""]
@@ -233,3 +234,24 @@ def table_notes(db: duckdb.DuckDBPyConnection, table: str) -> list[Note]:
         return [Note("info", "several-currencies", f"amounts in {len(currencies)} currencies ({shown}): totals "
                      "are given per currency and never added without exchange rates")]
     return []
+
+
+def period_totals(db: duckdb.DuckDBPyConnection, table: str, *, period: str = "BillingPeriodStart",
+                  currency: str = "BillingCurrency", cost: str = "BilledCost") -> dict[tuple, Decimal]:
+    """Exact sum of ``cost`` per (billing period ``YYYY-MM``, currency) of ``table``."""
+    rows = db.execute(f"SELECT strftime({q(period)}, '%Y-%m'), {q(currency)}, sum({q(cost)}) "
+                      f"FROM {table} GROUP BY ALL").fetchall()
+    return {(p, c): (v or Decimal(0)) for p, c, v in rows}
+
+
+def check_conservation(db: duckdb.DuckDBPyConnection, source: dict[tuple, Decimal], table: str,
+                       source_name: str) -> None:
+    """Per billing period and currency, BilledCost of ``table`` must equal ``source`` exactly; otherwise the
+    table is dropped (nothing half-loaded) and the error names the period."""
+    out = period_totals(db, table)
+    for key in sorted(set(out) | set(source), key=str):
+        if out.get(key, Decimal(0)) != source.get(key, Decimal(0)):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+            raise ConservationError(f"billing period {key[0]} {key[1]}: loaded BilledCost {out.get(key)} differs "
+                                    f"from the {source_name} {source.get(key)}; nothing was loaded",
+                                    hint="this is a bug in the reader; please report it")

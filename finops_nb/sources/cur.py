@@ -10,19 +10,20 @@ AWS's amortized cost per line item type). Bad values stop the load with file, ro
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import ibis
 
 from finops_nb import schema
 from finops_nb.engine import raw_duckdb
-from finops_nb.errors import ConservationError, DataError
+from finops_nb.errors import DataError
 from finops_nb.sources.base import (
     Charges,
     Note,
     cached_load,
+    check_conservation,
     check_values,
+    period_totals,
     q,
     raw_columns,
     read_raw,
@@ -114,30 +115,21 @@ def read_cur(files: list[Path], con: ibis.BaseBackend) -> Charges:
             typed.append(name)
         union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed)
         db.execute(f"CREATE OR REPLACE TEMP TABLE __cur_all AS {union}")
-        source = _totals(db, "SELECT strftime(bill_billing_period_start_date, '%Y-%m'), line_item_currency_code, "
-                             "sum(line_item_unblended_cost) FROM __cur_all GROUP BY ALL")
+        source = period_totals(db, "__cur_all", period="bill_billing_period_start_date",
+                               currency="line_item_currency_code", cost="line_item_unblended_cost")
         db.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {read_sql('cur_to_focus.sql')}")
     finally:
         db.execute("DROP TABLE IF EXISTS __cur_raw")
         db.execute("DROP TABLE IF EXISTS __cur_all")
         for t in typed:
             db.execute(f"DROP TABLE IF EXISTS {t}")
-    out = _totals(db, f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) "
-                      f"FROM {TABLE} GROUP BY ALL")
-    for key in sorted(set(out) | set(source), key=str):
-        if out.get(key, Decimal(0)) != source.get(key, Decimal(0)):
-            raise ConservationError(f"billing period {key[0]} {key[1]}: BilledCost {out.get(key)} differs from the "
-                                    f"report's unblended cost {source.get(key)}", hint="a bug in the CUR reader")
+    check_conservation(db, source, TABLE, "report's unblended cost")
     for group, column in OPTIONAL_GROUPS.items():
         if column not in present:
             notes.append(Note("info", "not-available", f"the report has no {group}; views that need them say "
                               "'not available'"))
     notes += _amortization_notes(db) + table_notes(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="cur", notes=notes)
-
-
-def _totals(db, sql: str) -> dict:
-    return {(p, c): (v or Decimal(0)) for p, c, v in db.execute(sql).fetchall()}
 
 
 def _load_file(db, f: Path, typed: str, notes: list[Note]) -> list[str]:

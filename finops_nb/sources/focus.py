@@ -16,13 +16,15 @@ import ibis
 
 from finops_nb import schema
 from finops_nb.engine import raw_duckdb
-from finops_nb.errors import ConservationError, DataError
+from finops_nb.errors import DataError
 from finops_nb.sources.base import (
     Charges,
     Note,
     cached_load,
+    check_conservation,
     check_values,
     head_text,
+    period_totals,
     q,
     raw_columns,
     read_raw,
@@ -60,7 +62,7 @@ def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
         for t in typed_tables:
             db.execute(f"DROP TABLE IF EXISTS {t}")
     notes += _fix_purchase_double_count(db)
-    _check_conservation(db, source_totals)
+    check_conservation(db, source_totals, TABLE, "files'")
     notes += table_notes(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="focus", notes=notes)
 
@@ -107,11 +109,8 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
 
 
 def _add_totals(db, typed: str, totals: dict) -> None:
-    rows = db.execute(
-        f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) FROM {typed} GROUP BY ALL"
-    ).fetchall()
-    for period, currency, total in rows:
-        totals[(period, currency)] = totals.get((period, currency), Decimal(0)) + (total or Decimal(0))
+    for key, total in period_totals(db, typed).items():
+        totals[key] = totals.get(key, Decimal(0)) + total
 
 
 def _load_file(db, f: Path, typed: str, notes: list[Note]) -> None:
@@ -248,15 +247,3 @@ def _fix_purchase_double_count(db) -> list[Note]:
                  f"Purchase rows of commitment(s) {ids} carried EffectiveCost {amount.normalize():f} while their "
                  "usage rows carry the amortized amount; counted as 0 in effective cost (FOCUS: EffectiveCost "
                  "of a commitment purchase is 0)", rows=len(rows))]
-
-
-def _check_conservation(db, source: dict[tuple[str, str | None], Decimal]) -> None:
-    """Per billing period and currency, BilledCost out must equal the files' BilledCost in, exactly."""
-    out = {(p, c): (t or Decimal(0)) for p, c, t in db.execute(
-        f"SELECT strftime(BillingPeriodStart, '%Y-%m'), BillingCurrency, sum(BilledCost) FROM {TABLE} GROUP BY ALL"
-    ).fetchall()}
-    for key in sorted(set(out) | set(source), key=str):
-        if out.get(key, Decimal(0)) != source.get(key, Decimal(0)):
-            raise ConservationError(
-                f"billing period {key[0]} {key[1]}: loaded BilledCost {out.get(key)} differs from the "
-                f"source's {source.get(key)}", hint="this is a bug in the reader; please report it")
