@@ -39,7 +39,7 @@ def read_rates(path: str) -> dict[str, Decimal]:
             raise DataError(f"is not valid JSON: {exc}", file=path, hint='write {"EUR": 1.10, ...}') from exc
         if not isinstance(doc, dict):
             raise DataError("must be a JSON object of currency: rate", file=path, hint='write {"EUR": 1.10, ...}')
-        items = [(1, k, v) for k, v in doc.items()]
+        items = [(None, k, v) for k, v in doc.items()]
     else:
         items = []
         for n, line in enumerate(text.splitlines(), start=1):
@@ -80,8 +80,11 @@ def cmd_totals(args) -> int:
     money = ["billed_cost", "effective_cost", "list_cost", "contracted_cost", *KINDS.values(), "net_cost"]
     if args.rates:
         df = convert_currency(df, read_rates(args.rates), to=args.to, columns=money)
-        keys = ["billing_period", "currency", *args.by]
-        df = df.groupby(keys, dropna=False, as_index=False).agg({"rows": "sum", **{m: _sum_or_none for m in money}})
+        keys = [c for c in df.columns if c not in money and c not in ("rows", "provisional")]
+        agg = {"rows": "sum", **{m: _sum_or_none for m in money}}
+        if "provisional" in df.columns:
+            agg["provisional"] = "any"
+        df = df.groupby(keys, dropna=False, as_index=False).agg(agg)
     records = []
     for rec in df.to_dict(orient="records"):
         records.append({k: (None if _is_missing(v) else v) for k, v in rec.items()})
@@ -106,7 +109,7 @@ def _warn_empty_selection(t, args) -> None:
 
     if args.month:
         months = sorted(m for m in t.select(m=billing_period(t)).distinct().execute()["m"] if m)
-        if args.month not in months:
+        if args.month.strip() not in months:
             print(f"finops-nb: warning: no rows in billing period {args.month}; the data has "
                   f"{', '.join(months) or 'no rows'}", file=sys.stderr)
     for by in args.by:

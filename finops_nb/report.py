@@ -68,7 +68,14 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
     from finops_nb.sources import load_charges
 
     month = resolve_month(month)
-    data_path = config.resolve_data(data)
+    source = config.resolve_data(data)
+    # an s3:// export is mirrored once here; the notebooks read the local mirror, not the bucket again
+    if source.startswith("s3://"):
+        from finops_nb.sources.s3 import sync_prefix
+
+        data_path = str(sync_prefix(source, show_progress=show_progress).folder)
+    else:
+        data_path = source
     # Read and check the input once before any notebook runs: bad input stops here with file, row and
     # column (exit code 2), and the notebooks reuse the parse cache.
     checked = load_charges(data_path, show_progress=show_progress)
@@ -81,16 +88,19 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
     log.setLevel(logging.INFO)
     started = datetime.now(UTC)
     params = {"month": month, "data": data_path, "engine": engine}
+    if source != data_path:
+        params["data_source"] = source
     if notebooks is None:
         notebooks = sorted(p.name for p in src_dir.glob("*.ipynb")) if notebooks_dir else NOTEBOOKS
     runs = [NotebookRun(nb) for nb in notebooks]
-    log.info("report %s: data=%s engine=%s", month, data_path, engine)
+    log.info("report %s: data=%s engine=%s", month, source, engine)
     try:
         with Progress(disable=not show_progress, transient=False) as progress:
             task = progress.add_task(f"report {month}", total=len(runs))
             for run in runs:
                 progress.update(task, description=f"{month}: {run.notebook}")
-                _run_one(pm, run, src_dir, folder, params, kernel_name)
+                _run_one(pm, run, src_dir, folder, {k: params[k] for k in ("month", "data", "engine")},
+                         kernel_name)
                 progress.advance(task)
         result = ReportResult(month, folder, runs)
         _write_manifest(result, params, checked, kernel_name, started)

@@ -23,6 +23,20 @@ def chart_svg(chart) -> str:
     return vlc.vegalite_to_svg(chart.to_json())
 
 
+class Quiet:
+    """Widget changes made by the app itself: observers that check ``app.quiet`` skip them, and the app
+    refreshes once afterwards."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __enter__(self):
+        self.app.quiet = True
+
+    def __exit__(self, *exc):
+        self.app.quiet = False
+
+
 def _options(t: ibis.Table, column) -> list[str]:
     values = t.select(v=column).distinct().order_by("v").execute()["v"]
     return [str(v) for v in values if v is not None and not pd.isna(v)]
@@ -30,6 +44,8 @@ def _options(t: ibis.Table, column) -> list[str]:
 
 class CostExplorer:
     """Month range, provider, sub-account, service and tag filters over cost by service: chart, table, CSV."""
+
+    quiet = False
 
     def __init__(self, charges: Charges, *, top: int = 15):
         t = charges.table
@@ -79,7 +95,7 @@ class CostExplorer:
         else:
             values = self.t.select(v=tag_value(self.t, self.tag_key.value)).distinct().execute()["v"]
             options = [ALL, *sorted(str(v) for v in values.dropna()), UNTAGGED]
-        with self.tag_value.hold_trait_notifications():
+        with Quiet(self):
             self.tag_value.options = options
             self.tag_value.value = ALL
         self.refresh()
@@ -91,6 +107,8 @@ class CostExplorer:
         return self.query.execute(params={self.params[k]: v for k, v in values.items()})
 
     def refresh(self, *_):
+        if self.quiet:
+            return
         self.status.value = "<i>Computing…</i>"
         df = money_frame(self.frame())
         if df.empty:
@@ -144,6 +162,8 @@ def csv_link(df: pd.DataFrame, filename: str, label: str = "Download CSV") -> st
 class SavingsLedger:
     """The savings ledger with owner, check and effort filters, totals that count each resource once, CSV export."""
 
+    quiet = False
+
     def __init__(self, charges: Charges, *, owner_tag: str = "owner", top: int = 25):
         from finops_nb.analyses import savings
 
@@ -175,13 +195,10 @@ class SavingsLedger:
         owners = sorted(str(o) for o in self.ledger.owner.dropna().unique())
         choices = {self.owner: [ALL, "(no owner)", *owners], self.check: [ALL, *sorted(self.ledger.check.unique())],
                    self.effort: [ALL, *sorted(self.ledger.effort.unique())]}
-        self._quiet = True  # no refresh per option change; one at the end
-        try:
+        with Quiet(self):
             for dd, options in choices.items():
                 dd.options = options
                 dd.value = ALL
-        finally:
-            self._quiet = False
         self.refresh()
 
     def selection(self) -> pd.DataFrame:
@@ -198,7 +215,7 @@ class SavingsLedger:
     def refresh(self, *_):
         from finops_nb.tables import money_table
 
-        if getattr(self, "_quiet", False):
+        if self.quiet:
             return
         df = self.selection()
         summary = self.savings.summarize_ledger(df)
@@ -222,6 +239,8 @@ def savings_ledger(charges: Charges, **kw) -> w.VBox:
 
 class CommitmentSimulator:
     """An hourly commitment slider over the month's on-demand eligible spend: savings, utilization, coverage."""
+
+    quiet = False
 
     def __init__(self, charges: Charges, *, steps: int = 40):
         from finops_nb.analyses import commitments
@@ -263,13 +282,15 @@ class CommitmentSimulator:
         grid = self.cm.commitment_grid(self.series, discount=d, steps=self.steps)
         self.curve = self.cm.simulate_commitment(self.series, grid, discount=d)
         best = self.cm.optimal_commitment(self.series, discount=d)
-        with self.commitment.hold_trait_notifications():
+        self.best = best
+        with Quiet(self):
             self.commitment.max = max(float(grid[-1]), 1e-4)
             self.commitment.value = float(best.commitment_per_hour)
-        self.best = best
         self.show()
 
     def show(self, *_):
+        if self.quiet:
+            return
         d, c = float(self.discount.value), float(self.commitment.value)
         r = self.cm.simulate_commitment(self.series, [c], discount=d).iloc[0]
         cur = html.escape(str(self.currency or ""))

@@ -69,3 +69,16 @@ def test_athena_url_parameters():
         athena_params("?bucket=x")
     with pytest.raises(ConfigError, match="needs s3_staging_dir"):
         athena_params("?region_name=eu-west-1")
+
+
+def test_from_table_applies_the_purchase_rule(con):
+    from conftest import case
+
+    from finops_nb.analyses.commitments import summarize_utilization
+
+    path, exp = case("focus-purchase-double-count")
+    con.raw_sql(f"CREATE TABLE raw_focus AS SELECT * FROM read_csv('{path}')")
+    t = from_table(con, "raw_focus").table
+    assert Decimal(t.EffectiveCost.sum().execute()).quantize(Decimal("0.01")) == Decimal("820.00")  # not 1540
+    util = summarize_utilization(t).execute().iloc[0]
+    assert util.utilization_pct == pytest.approx(exp["commitment_utilization_pct"], abs=0.005)

@@ -86,3 +86,13 @@ def test_report_on_bad_input_stops_before_the_notebooks(tmp_path, capsys):
     assert main(["report", "--month", "2024-09", "--data", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "row 1, column BilledCost" in capsys.readouterr().err
     assert not (tmp_path / "out" / "2024-09" / "00-overview.ipynb").exists()
+
+
+def test_rates_keep_by_columns_spelled_any_case_and_provisional(tmp_path, capsys):
+    rates = tmp_path / "one.json"
+    rates.write_text('{"USD": 1}')
+    got = totals(capsys, "sample", "--month", "2024-09", "--by", "servicename", "--rates", str(rates))
+    assert "ServiceName" in got[0] and round(sum(r["billed_cost"] for r in got), 4) == 20.2802
+    path, _ = case("sp-negation")
+    got = totals(capsys, str(path), "--rates", str(rates))
+    assert got[0]["provisional"] is True

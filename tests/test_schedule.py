@@ -9,10 +9,12 @@ import re
 import shutil
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import boto3
 import nbformat
 import pytest
+from conftest import SAMPLE
 
 from finops_nb.analyses.common import resolve_month
 from finops_nb.cli import main
@@ -65,8 +67,10 @@ def test_report_is_published_to_s3(tmp_path, aws_env, capsys):
                                   metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
     nbformat.write(nb, nbs / "only.ipynb")
-    code = main(["report", "--month", "2024-09", "--out", str(tmp_path / "out"), "--notebooks-dir", str(nbs),
-                 "--publish", "s3://finops-reports/monthly"])
+    s3.create_bucket(Bucket="finops-billing")
+    s3.upload_file(str(SAMPLE), "finops-billing", "focus/2024-09/part-0.csv")
+    code = main(["report", "--month", "2024-09", "--data", "s3://finops-billing/focus/", "--out",
+                 str(tmp_path / "out"), "--notebooks-dir", str(nbs), "--publish", "s3://finops-reports/monthly"])
     assert code == 0
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="finops-reports")["Contents"])
     assert keys == [f"monthly/2024-09/{n}" for n in
@@ -74,4 +78,5 @@ def test_report_is_published_to_s3(tmp_path, aws_env, capsys):
     head = s3.head_object(Bucket="finops-reports", Key="monthly/2024-09/index.html")
     assert head["ContentType"].startswith("text/html")
     manifest = json.loads(s3.get_object(Bucket="finops-reports", Key="monthly/2024-09/manifest.json")["Body"].read())
-    assert manifest["status"] == "ok"
+    assert manifest["status"] == "ok" and manifest["parameters"]["data_source"] == "s3://finops-billing/focus/"
+    assert Path(manifest["parameters"]["data"]).is_dir()  # the notebooks read the local mirror, synced once

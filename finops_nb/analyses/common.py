@@ -122,3 +122,34 @@ def zero_of(column: ir.NumericValue) -> ir.NumericValue:
     """0 in the type of ``column``, written ``CAST(0 AS ...)`` so every engine's SQL reads it (Athena does not
     take the ``'0E-12'`` text a Decimal zero literal compiles to)."""
     return ibis.literal(0).cast(column.type())
+
+
+COMMITMENT_PERIOD = ["CommitmentDiscountId", "BillingPeriodStart"]
+
+
+def double_counted_purchases(t: ir.Table) -> ir.Table:
+    """Commitment Purchase rows whose EffectiveCost would be counted twice, per commitment and billing period.
+
+    FOCUS 1.x: EffectiveCost MUST be 0 for the purchase of a commitment that covers future charges; its cost
+    reaches the usage rows (Used and Unused) through amortization. Some exports copy BilledCost into the
+    Purchase row's EffectiveCost. Flagged when ``purchase EffectiveCost != 0`` and
+    ``purchase EffectiveCost + usage EffectiveCost > purchase BilledCost`` (counting both would exceed what
+    the commitment cost). A Purchase row carrying only the unused part (AWS fee rows) passes.
+    Columns: CommitmentDiscountId, BillingPeriodStart, purchase_effective_cost.
+    """
+    c = t.filter(t.CommitmentDiscountId.notnull())
+    purchase = (c.filter(c.ChargeCategory == "Purchase").group_by(COMMITMENT_PERIOD)
+                .aggregate(billed=c.BilledCost.sum(), purchase_effective_cost=c.EffectiveCost.sum()))
+    usage = c.filter(c.ChargeCategory == "Usage").group_by(COMMITMENT_PERIOD).aggregate(used=c.EffectiveCost.sum())
+    both = purchase.join(usage, COMMITMENT_PERIOD)
+    return (both.filter((both.purchase_effective_cost != 0)
+                        & (both.purchase_effective_cost + both.used > both.billed))
+            .select(*COMMITMENT_PERIOD, "purchase_effective_cost"))
+
+
+def without_double_counted_purchases(t: ir.Table) -> ir.Table:
+    """``t`` with the EffectiveCost of ``double_counted_purchases`` set to 0 (for tables no reader loaded)."""
+    flagged = double_counted_purchases(t).select(*COMMITMENT_PERIOD).mutate(double_counted=ibis.literal(True))
+    j = t.left_join(flagged, COMMITMENT_PERIOD)
+    hit = j.double_counted.fill_null(False) & (j.ChargeCategory == "Purchase")
+    return j.mutate(EffectiveCost=ibis.ifelse(hit, zero_of(j.EffectiveCost), j.EffectiveCost)).select(*t.columns)

@@ -28,7 +28,7 @@ def _per_resource(t: ir.Table, owner_tag: str) -> ir.Table:
     t = t.mutate(owner=tag_value(t, owner_tag), ResourceId=t.ResourceId.fill_null(NO_RESOURCE))
     return t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
         ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
-        SubAccountName=one_of(t.SubAccountName), owner=t.owner.max(),
+        SubAccountName=one_of(t.SubAccountName), owner=one_of(t.owner),
         monthly_cost=t.EffectiveCost.sum(), rows=t.count())
 
 

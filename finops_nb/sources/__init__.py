@@ -112,7 +112,9 @@ def from_table(con: ibis.BaseBackend, name: str, *, database: str | None = None)
     For large users whose data stays where it is: e.g. the Athena table over an AWS Data Exports FOCUS 1.2
     export. Columns are matched to FOCUS names without regard to case and cast to the canonical types;
     FOCUS columns the table lacks are typed NULLs (views that need them say so); other columns are kept
-    only when named ``x_*``. No row is read here: the analyses compile to the engine's SQL.
+    only when named ``x_*``. A commitment purchase whose EffectiveCost would be counted twice counts 0, as
+    the readers do (``analyses.common.double_counted_purchases``). No row is read here: the analyses compile
+    to the engine's SQL.
     """
     raw = con.table(name, database=database)
     by_canon = {schema.canonical_name(c): c for c in raw.columns if schema.canonical_name(c)}
@@ -129,7 +131,10 @@ def from_table(con: ibis.BaseBackend, name: str, *, database: str | None = None)
     notes = []
     if missing:
         notes.append(Note("info", "missing-columns", f"FOCUS columns absent from {name}: {', '.join(missing)}"))
-    return Charges(table=raw.select(*exprs, *extras), con=con, files=[], format="table", notes=notes)
+    from finops_nb.analyses.common import without_double_counted_purchases
+
+    table = without_double_counted_purchases(raw.select(*exprs, *extras))
+    return Charges(table=table, con=con, files=[], format="table", notes=notes)
 
 
 __all__ = ["Charges", "Note", "load_charges", "from_table", "FORMATS"]

@@ -28,7 +28,6 @@ from finops_nb.sources.base import (
     q,
     raw_columns,
     read_raw,
-    read_sql,
     refuse_duplicates,
     table_notes,
 )
@@ -61,7 +60,7 @@ def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
         db.execute("DROP TABLE IF EXISTS __focus_raw")
         for t in typed_tables:
             db.execute(f"DROP TABLE IF EXISTS {t}")
-    notes += _fix_purchase_double_count(db)
+    notes += _fix_purchase_double_count(con, db)
     check_conservation(db, source_totals, TABLE, "files'")
     notes += table_notes(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="focus", notes=notes)
@@ -180,8 +179,8 @@ def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: 
             f"SELECT DISTINCT k FROM (SELECT unnest(map_keys(Tags)) AS k FROM {typed}) WHERE k <> trim(k) ORDER BY k"
         ).fetchall()]
         if keys:
-            add("warning", "tag-key-spacing", "tag keys with surrounding spaces: "
-                + ", ".join(repr(k) for k in keys) + "; tag lookups ignore case and surrounding spaces")
+            add("warning", "tag-key-spacing", "tag keys with surrounding spaces: " + ", ".join(repr(k) for k in keys)
+                + "; tag keys match on their letters and digits, so they still match")
     if "AvailabilityZone" in by_target:
         n, who = db.execute(
             f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} "
@@ -223,26 +222,19 @@ def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: 
     return notes
 
 
-def _fix_purchase_double_count(db) -> list[Note]:
-    """Count a commitment Purchase row's EffectiveCost as 0 where it would be counted twice.
+def _fix_purchase_double_count(con, db) -> list[Note]:
+    """Set the EffectiveCost of double-counted commitment purchases to 0 and say how much
+    (rule: ``analyses.common.double_counted_purchases``)."""
+    from finops_nb.analyses.common import double_counted_purchases
 
-    FOCUS 1.x: EffectiveCost MUST be 0 for the purchase of a commitment that covers future charges; its
-    cost reaches the usage rows (Used and Unused) through amortization. Some exports copy BilledCost
-    into EffectiveCost on the Purchase row. We detect that per commitment and billing period as
-    ``purchase effective + usage effective > purchase billed`` (counting both would exceed what the
-    commitment cost) and set the Purchase row's EffectiveCost to 0, with a warning naming the amount.
-    A Purchase row that carries only the unused part (as AWS's fee rows may) is left alone.
-    """
-    sql = read_sql("purchase_double_count.sql")
-    rows = db.execute(sql).fetchall()
-    if not rows:
+    rows = double_counted_purchases(con.table(TABLE)).execute()
+    if rows.empty:
         return []
-    amount = sum((r[2] for r in rows), Decimal(0))
-    db.execute(
-        f"UPDATE {TABLE} SET EffectiveCost = 0 WHERE ChargeCategory = 'Purchase' AND EffectiveCost <> 0 "
-        "AND (CommitmentDiscountId, BillingPeriodStart) IN (SELECT (CommitmentDiscountId, BillingPeriodStart) "
-        f"FROM ({sql}))")
-    ids = ", ".join(sorted({r[0] for r in rows}))
+    db.executemany(f"UPDATE {TABLE} SET EffectiveCost = 0 WHERE ChargeCategory = 'Purchase' "
+                   "AND CommitmentDiscountId = ? AND BillingPeriodStart = ?",
+                   [[r.CommitmentDiscountId, r.BillingPeriodStart] for r in rows.itertuples()])
+    amount = sum((Decimal(v) for v in rows.purchase_effective_cost), Decimal(0))
+    ids = ", ".join(sorted(set(rows.CommitmentDiscountId)))
     return [Note("warning", "purchase-double-count",
                  f"Purchase rows of commitment(s) {ids} carried EffectiveCost {amount.normalize():f} while their "
                  "usage rows carry the amortized amount; counted as 0 in effective cost (FOCUS: EffectiveCost "
