@@ -255,3 +255,22 @@ def check_conservation(db: duckdb.DuckDBPyConnection, source: dict[tuple, Decima
             raise ConservationError(f"billing period {key[0]} {key[1]}: loaded BilledCost {out.get(key)} differs "
                                     f"from the {source_name} {source.get(key)}; nothing was loaded",
                                     hint="this is a bug in the reader; please report it")
+
+
+def tags_map_sql(column: str, raw_type: str) -> str:
+    """SQL reading a tags column as the canonical map: a MAP as stored, or JSON text parsed (NULL if not an
+    object of tags, which ``check_values`` then reports with file, row and column)."""
+    from finops_nb.schema import TAGS
+
+    if raw_type.upper().startswith("MAP"):
+        return f"TRY_CAST({q(column)} AS {TAGS})"
+    return f"json_transform(TRY_CAST({q(column)} AS JSON), '\"{TAGS}\"')"
+
+
+def require_values(db: duckdb.DuckDBPyConnection, f: Path, typed: str, columns: dict[str, str], why: str) -> None:
+    """Every row of ``typed`` needs a value in each column (``{column: header to name in the error}``)."""
+    for col, header in columns.items():
+        row, n = db.execute(f"SELECT min(__row), count(*) FROM {typed} WHERE {q(col)} IS NULL").fetchone()
+        if n:
+            raise DataError(f"is empty in {n} row(s); {why} (nothing was loaded)", file=str(f), row=row,
+                            column=header, hint="fix the export and load again")

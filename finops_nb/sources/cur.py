@@ -29,7 +29,9 @@ from finops_nb.sources.base import (
     read_raw,
     read_sql,
     refuse_duplicates,
+    require_values,
     table_notes,
+    tags_map_sql,
 )
 
 M, T, S = schema.MONEY, schema.TIMESTAMP, schema.STRING
@@ -172,11 +174,7 @@ def _load_file(db, f: Path, typed: str, notes: list[Note]) -> list[str]:
     select = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
     db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select}, {tags_sql} AS Tags "
                "FROM __cur_raw", params)
-    for col in REQUIRED:
-        row, n = db.execute(f"SELECT min(__row), count(*) FROM {typed} WHERE {q(col)} IS NULL").fetchone()
-        if n:
-            raise DataError(f"is empty in {n} row(s); a CUR line item needs it (nothing was loaded)", file=str(f),
-                            row=row, column=by_field[col], hint="fix the export and load again")
+    require_values(db, f, typed, {c: by_field[c] for c in REQUIRED}, "a CUR line item needs it")
     if tags:
         notes.append(Note("info", "tag-columns", f"{len(tags)} tag column(s) read into Tags", file=str(f)))
     return sorted(set(by_field) | (set(PRODUCT_MAP_KEYS) if product else set()))
@@ -207,9 +205,7 @@ def _tags_expr(tags: list[tuple[str, str]], resource_tags: str | None, raw_types
         params += [k for k, _ in tags]
         parts.append(f"map_from_entries(list_filter([{entries}], e -> e.v IS NOT NULL))")
     if resource_tags:
-        col = q(resource_tags)
-        as_map = (f"CAST({col} AS {schema.TAGS})" if raw_types[resource_tags].upper().startswith("MAP")
-                  else f"json_transform(TRY_CAST({col} AS JSON), '\"{schema.TAGS}\"')")
+        as_map = tags_map_sql(resource_tags, raw_types[resource_tags])
         parts.append(f"map_from_entries(list_transform(list_filter(map_entries({as_map}), e -> e.value IS NOT NULL "
                      "AND e.value <> ''), e -> struct_pack(k := regexp_replace(e.key, '^user_', ''), v := e.value)))")
     if not parts:

@@ -29,7 +29,9 @@ from finops_nb.sources.base import (
     raw_columns,
     read_raw,
     refuse_duplicates,
+    require_values,
     table_notes,
+    tags_map_sql,
 )
 
 ZONE_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
@@ -94,9 +96,7 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
     kind = schema.COLUMNS[target]
     col = q(raw)
     if kind == schema.TAGS:
-        if raw_type.upper().startswith("MAP"):
-            return f"TRY_CAST({col} AS {schema.TAGS})"
-        return f"json_transform(TRY_CAST({col} AS JSON), '\"{schema.TAGS}\"')"
+        return tags_map_sql(raw, raw_type)
     if kind in (schema.MONEY, schema.TIMESTAMP):
         return f"TRY_CAST({col} AS {kind})"
     text = f"CAST({col} AS VARCHAR)"
@@ -137,20 +137,12 @@ def _load_file(db, f: Path, typed: str, notes: list[Note]) -> None:
     check_values(db, f, "__focus_raw", typed_checks)
     select = ", ".join(f"{e} AS {q(name)}" for name, e in exprs.items())
     db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select} FROM __focus_raw")
-    _check_required_values(db, f, typed, [c for c in schema.REQUIRED_VALUES if c in by_target])
+    require_values(db, f, typed, {c: c for c in schema.REQUIRED_VALUES if c in by_target}, "FOCUS requires a value")
     notes += _quirk_notes(db, f, typed, by_target, raw_types)
     absent = [c for c in schema.COLUMNS if c not in by_target]
     if "BillingCurrency" in absent:
         notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under an "
                           "unknown currency and never added to another currency", file=str(f)))
-
-
-def _check_required_values(db, f: Path, typed: str, columns: list[str]) -> None:
-    for col in columns:
-        row = db.execute(f"SELECT min(__row), count(*) FROM {typed} WHERE {q(col)} IS NULL").fetchone()
-        if row[1]:
-            raise DataError(f"is empty in {row[1]} row(s); FOCUS requires a value (nothing was loaded)",
-                            file=str(f), row=row[0], column=col, hint="fix the export and load again")
 
 
 def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: dict[str, str]) -> list[Note]:
