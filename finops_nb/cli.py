@@ -240,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, default=8866)
     a.add_argument("--browser", action="store_true", help="open a browser")
     a.set_defaults(func=cmd_app)
+
+    from finops_nb.commands import register_all
+
+    register_all(sub)  # savings, rightsizing, commitments, ... beside their analyses
     return p
 
 
