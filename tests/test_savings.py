@@ -16,7 +16,7 @@ from finops_nb.analyses.savings import (
 
 HEADER = ("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceName,"
           "ServiceCategory,PricingCategory,PricingUnit,ResourceId,SubAccountId,ChargeDescription,ListCost,"
-          "EffectiveCost,BilledCost,Tags\n")
+          "EffectiveCost,BilledCost,Tags,ConsumedQuantity\n")
 
 
 def bill(tmp_path, rows):
@@ -27,26 +27,27 @@ def bill(tmp_path, rows):
 
 GP2 = ('USD,2025-03-01,2025-03-01,2025-04-01,Usage,Amazon EC2,Storage,Standard,GB-Mo,vol-1,acct-1,'
        '"$0.10 per GB-month of General Purpose SSD (gp2) provisioned storage - US East",12.50,10.00,10.00,'
-       '"{""Owner"": ""team-a""}"')
+       '"{""Owner"": ""team-a""}",125')
 GP3 = ('USD,2025-03-01,2025-03-01,2025-04-01,Usage,Amazon EC2,Storage,Standard,GB-Mo,vol-2,acct-1,'
-       '"$0.08 per GB-month of General Purpose (gp3) provisioned storage - US East",8,8,8,')
+       '"$0.08 per GB-month of General Purpose (gp3) provisioned storage - US East",8,8,8,,100')
 
 
-def test_gp2_saving_is_20_percent_of_the_effective_cost(tmp_path, con):
-    # by hand: list 12.50 but effective 10.00 (a negotiated discount); gp3 costs 80 % of gp2 -> saves 2.00
+def test_gp2_saving_is_priced_at_the_effective_cost(tmp_path, con):
+    # by hand: 125 GB all March, list 12.50 but effective 10.00 (a negotiated discount). gp3 matching gp2's
+    # 128 MB/s: 125 * 0.08 + 3 * 0.04 = 10.12 vs 12.50 -> saves 1 - 10.12 / 12.5 = 19.04 % of 10.00 = 1.904
     t = load_charges(bill(tmp_path, [GP2, GP3]), con=con).table
     led = find_gp2_volumes(t, month="2025-03")
     assert list(led.ResourceId) == ["vol-1"]
-    assert led.monthly_savings.iloc[0] == pytest.approx(2.0)
+    assert led.monthly_savings.iloc[0] == pytest.approx(1.904)
     assert led.owner.iloc[0] == "team-a"  # tag key 'Owner' matched by owner_tag='owner'
     assert {"basis", "effort", "risk", "SubAccountId"} <= set(led.columns)
 
 
 def test_low_cost_sprawl_needs_enough_cheap_resources(tmp_path, con):
     rows = [f"USD,2025-03-01,2025-03-02,2025-03-03,Usage,Amazon SQS,Integration,Standard,Requests,q-{i},acct-1,,"
-            f"0.10,0.10,0.10," for i in range(10)]
+            f"0.10,0.10,0.10,," for i in range(10)]
     rows.append("USD,2025-03-01,2025-03-02,2025-03-03,Usage,Amazon SQS,Integration,Standard,Requests,q-big,acct-1,,"
-                "5,5,5,")
+                "5,5,5,,")
     t = load_charges(bill(tmp_path, rows), con=con).table
     led = find_low_cost_sprawl(t, month="2025-03", max_cost=1.0, min_resources=10)
     assert len(led) == 10 and led.monthly_savings.sum() == pytest.approx(1.0)
@@ -55,16 +56,16 @@ def test_low_cost_sprawl_needs_enough_cheap_resources(tmp_path, con):
 
 def test_a_resource_in_two_checks_is_counted_once(tmp_path, con):
     rows = [GP2] + [f"USD,2025-03-01,2025-03-02,2025-03-03,Usage,Amazon EC2,Storage,Standard,GB-Mo,vol-s{i},acct-1,,"
-                    f"0.5,0.5,0.5," for i in range(9)]
+                    f"0.5,0.5,0.5,," for i in range(9)]
     t = load_charges(bill(tmp_path, rows), con=con).table
     ledger = build_ledger(t, month="2025-03", discount=0.28, discount_source="test", owner_tag="owner")
     # vol-1 (10.00) is not cheap by default; a sprawl threshold of 20 flags it in a second check too
     sprawl = find_low_cost_sprawl(t, month="2025-03", max_cost=20, min_resources=10)
     union = pd.concat([ledger, sprawl], ignore_index=True)
     s = summarize_ledger(union).set_index("check")
-    # by hand: gp2 saves 2.00 on vol-1; sprawl "saves" 10.00 on vol-1 and 0.5 on each of 9 others.
-    # Summing checks gives 2 + 14.5 = 16.5; counting vol-1 once at its best action gives 10 + 4.5 = 14.5.
-    assert s.loc["EBS gp2 -> gp3", "monthly_savings"] == pytest.approx(2.0)
+    # by hand: gp2 saves 1.904 on vol-1; sprawl "saves" (deletes) 10.00 on vol-1 and 0.5 on each of 9 others.
+    # Summing checks gives 1.904 + 14.5 = 16.404; counting vol-1 once (delete supersedes) gives 10 + 4.5 = 14.5.
+    assert s.loc["EBS gp2 -> gp3", "monthly_savings"] == pytest.approx(1.904)
     assert s.loc["low-cost, high-count resources", "monthly_savings"] == pytest.approx(14.5)
     assert s.loc["all checks (each resource once)", "monthly_savings"] == pytest.approx(14.5)
     assert s.loc["all checks (each resource once)", "findings"] == 10
@@ -74,7 +75,7 @@ def hourly_rows(hours: range, resource: str, cost: float) -> list[str]:
     start = pd.Timestamp("2025-03-01T00:00Z")
     return [f"USD,2025-03-01,{(start + pd.Timedelta(hours=h)).isoformat()},"
             f"{(start + pd.Timedelta(hours=h + 1)).isoformat()},Usage,Amazon EC2,Compute,Standard,Hours,"
-            f"{resource},acct-1,,{cost},{cost},{cost}," for h in hours]
+            f"{resource},acct-1,,{cost},{cost},{cost},," for h in hours]
 
 
 def test_uncovered_compute_is_sized_on_hourly_spend(tmp_path, con):

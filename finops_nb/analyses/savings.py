@@ -8,20 +8,19 @@ them up counting each resource once.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from finops_nb.analyses.commitments import hourly_eligible_spend, optimal_commitment
-from finops_nb.analyses.common import for_month, one_of, tag_value
+from finops_nb.analyses.common import billing_period, for_month, month_bounds, one_of, tag_value
+from finops_nb.catalog import ebs
 from finops_nb.errors import ConfigError
 
-LEDGER_COLUMNS = ["check", "action", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName", "owner",
-                  "currency", "monthly_cost", "monthly_savings", "basis", "effort", "risk"]
+LEDGER_COLUMNS = ["check", "action", "action_kind", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName",
+                  "owner", "currency", "monthly_cost", "monthly_savings", "basis", "effort", "risk", "evidence"]
 NO_RESOURCE = "(no resource id)"
-
-# gp3 lists at 20 % below gp2 per GB-month in every region (aws.amazon.com/ebs/pricing, e.g. us-east-1
-# $0.08 vs $0.10, ap-south-1 $0.0912 vs $0.114).
-GP3_PRICE_RATIO = 0.8
+ACTION_KINDS = ("terminate", "rightsize", "modernize", "pricing")
 
 
 def _per_resource(t: ir.Table, owner_tag: str) -> ir.Table:
@@ -33,32 +32,121 @@ def _per_resource(t: ir.Table, owner_tag: str) -> ir.Table:
 
 
 def _ledger(df: pd.DataFrame, *, check: str, action: str, savings: pd.Series, basis: str, effort: str,
-            risk: str) -> pd.DataFrame:
-    out = df.assign(check=check, action=action, monthly_savings=savings, basis=basis, effort=effort, risk=risk)
+            risk: str, action_kind: str, evidence: pd.Series | str = "") -> pd.DataFrame:
+    if action_kind not in ACTION_KINDS:
+        raise ValueError(f"action_kind {action_kind!r} is not one of {', '.join(ACTION_KINDS)}")
+    out = df.assign(check=check, action=action, action_kind=action_kind, monthly_savings=savings, basis=basis,
+                    effort=effort, risk=risk, evidence=evidence)
     out["monthly_cost"] = out["monthly_cost"].astype(float)
     out["monthly_savings"] = out["monthly_savings"].astype(float)
-    return out[LEDGER_COLUMNS + [c for c in out.columns if c not in LEDGER_COLUMNS]]
+    return out[LEDGER_COLUMNS + [c for c in out.columns if c not in LEDGER_COLUMNS]].reset_index(drop=True)
+
+
+def _usage_type(t: ir.Table) -> ir.StringValue:
+    """``x_UsageType`` (CUR-based exports) or an empty string (FOCUS exports without it)."""
+    return t.x_UsageType.fill_null("") if "x_UsageType" in t.columns else ibis.literal("")
+
+
+def _sized_volumes(t: ir.Table, hit: ir.BooleanValue, *, month: str | None, owner_tag: str) -> pd.DataFrame:
+    """Per volume (currency, ResourceId) over the Usage rows ``hit``: effective and list cost, the usage quantity
+    (``ConsumedQuantity``, else ``PricingQuantity``: GB-months or IOPS-months) and the hours the bill shows the
+    volume present (the summed length of its distinct charge periods, at most the month's hours).
+
+    ``provisioned = quantity * month_hours / hours_present``: the size (GB) or IOPS the volume had while it
+    existed. A volume billed for the whole month (one monthly row) has ``provisioned = quantity``; an 8 GB volume
+    billed in hourly rows for 10 of 720 hours shows 10 * 8 / 720 = 0.1111 GB-months: 0.1111 * 720 / 10 = 8 GB.
+    ``effective_to_list = monthly_cost / list_cost`` (NaN when the list cost is 0).
+    """
+    t = for_month(t, month)
+    t = t.filter((t.ChargeCategory == "Usage") & hit)
+    qty = t.ConsumedQuantity.fill_null(t.PricingQuantity) if "PricingQuantity" in t.columns else t.ConsumedQuantity
+    t = t.mutate(owner=tag_value(t, owner_tag), ResourceId=t.ResourceId.fill_null(NO_RESOURCE), qty=qty,
+                 period=billing_period(t))
+    keys = [t.BillingCurrency.name("currency"), "ResourceId"]
+    by_period = t.group_by([*keys, "ChargePeriodStart", "ChargePeriodEnd"]).aggregate(
+        ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
+        SubAccountName=one_of(t.SubAccountName), owner=one_of(t.owner), period=one_of(t.period),
+        monthly_cost=t.EffectiveCost.sum(), list_cost=t.ListCost.sum(), quantity=t.qty.sum())
+    p = by_period.mutate(seconds=by_period.ChargePeriodEnd.epoch_seconds()
+                         - by_period.ChargePeriodStart.epoch_seconds())
+    df = p.group_by(["currency", "ResourceId"]).aggregate(
+        ServiceName=one_of(p.ServiceName), SubAccountId=one_of(p.SubAccountId), SubAccountName=one_of(p.SubAccountName),
+        owner=one_of(p.owner), period=one_of(p.period), periods=p.period.nunique(),
+        monthly_cost=p.monthly_cost.sum(), list_cost=p.list_cost.sum(), quantity=p.quantity.sum(),
+        seconds=p.seconds.sum()).execute()
+    df = df[df.ResourceId != NO_RESOURCE]
+    if df.empty:
+        return df.assign(month_hours=[], hours_present=[], provisioned=[], effective_to_list=[])
+    month_hours = df.period.map(lambda m: (month_bounds(m)[1] - month_bounds(m)[0]).total_seconds() / 3600)
+    df["month_hours"] = month_hours * df.periods
+    df["hours_present"] = (df.seconds.astype(float) / 3600).clip(upper=df.month_hours)
+    present = df.hours_present.where(df.hours_present > 0, df.month_hours)
+    df["quantity"] = df.quantity.astype(float)
+    df["provisioned"] = df.quantity * df.month_hours / present
+    cost, listed = df.monthly_cost.astype(float), df.list_cost.astype(float)
+    df["effective_to_list"] = (cost / listed).where(listed != 0)
+    return df.drop(columns=["seconds", "periods", "period"])
 
 
 def find_gp2_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
-    """EBS gp2 storage that would cost less as gp3.
+    """EBS gp2 volumes that cost less as gp3 with the same performance.
 
-    Rows: Usage charges for gp2 provisioned storage (``x_UsageType`` ``...VolumeUsage.gp2`` in CUR-based
-    exports, else the charge description ``... (gp2) provisioned storage``).
-    ``monthly_savings = (1 - 0.8) * monthly_cost``: gp3's GB-month price is 80 % of gp2's in every region,
-    applied to the volume's own effective cost so negotiated and commitment discounts carry over.
-    gp3's included 3,000 IOPS / 125 MB/s match gp2 up to 1 TiB (gp2 gives 3 IOPS per GiB); a larger
-    volume needs extra gp3 IOPS, priced separately, which this figure does not subtract.
+    Rows: Usage charges for gp2 storage (``x_UsageType`` ending ``VolumeUsage.gp2`` in CUR-based exports, else
+    the charge description ``... (gp2) provisioned storage``). The size is read from the bill:
+    ``size_gb = GB-months * month_hours / hours_present`` (``_sized_volumes``: the GB-month usage quantity of
+    the volume's rows over the month, per hour the bill shows it present).
+
+    ``gp3_saving_fraction(size) = 1 - gp3 matched / gp2`` at us-east-1 list prices (``catalog.ebs``: gp2 0.10
+    per GB-month; gp3 0.08 per GB-month with 3,000 IOPS and 125 MB/s included, 0.005 per extra IOPS-month, 0.04
+    per extra MB/s-month, matching gp2's 3 IOPS/GB baseline and its 128 / 250 MB/s maximum).
+    ``monthly_savings = list_cost * fraction * effective_cost / list_cost`` (= effective cost * fraction): the
+    list-price saving scaled by the volume's own effective/list ratio in the bill. 1000 GB at list 100.00: gp3
+    85.00, saves 15.00; at 90 % of list, 13.50. Volumes that gp3 would not make cheaper (under ~6 GB, where
+    matching 128 MB/s costs more than the 20 % storage discount) are left out.
     """
-    t = for_month(t, month)
-    hit = t.ChargeDescription.fill_null("").re_search(r"\(gp2\).*provisioned storage")
-    if "x_UsageType" in t.columns:
-        hit = hit | t.x_UsageType.fill_null("").re_search(r"VolumeUsage\.gp2$")
-    df = _per_resource(t.filter((t.ChargeCategory == "Usage") & hit), owner_tag).execute()
-    return _ledger(df, check="EBS gp2 -> gp3", action="modify volume type to gp3",
-                   savings=df.monthly_cost.astype(float) * (1 - GP3_PRICE_RATIO),
-                   basis="20 % of the volume's effective storage cost (gp3 lists at 80 % of gp2 per GB-month)",
-                   effort="low", risk="low")
+    hit = t.ChargeDescription.fill_null("").re_search(r"\(gp2\).*provisioned storage") | _usage_type(t).re_search(
+        r"VolumeUsage\.gp2$")
+    df = _sized_volumes(t, hit, month=month, owner_tag=owner_tag)
+    df = df.rename(columns={"provisioned": "size_gb"})
+    df["gp2_list_monthly"] = df.size_gb.map(ebs.gp2_monthly_cost)
+    df["gp3_list_monthly"] = df.size_gb.map(ebs.gp3_matching_gp2_cost)
+    fraction = df.size_gb.map(ebs.gp3_saving_fraction).astype(float)
+    df = df[fraction > 0]
+    fraction = fraction[fraction > 0]
+    evidence = [f"{r.size_gb:,.1f} GB ({r.quantity:.4g} GB-months over {r.hours_present:,.0f} of "
+                f"{r.month_hours:,.0f} h); full-month list gp2 {r.gp2_list_monthly:,.2f} vs gp3 matched "
+                f"{r.gp3_list_monthly:,.2f} ({ebs.gp2_baseline_iops(r.size_gb):,.0f} IOPS, "
+                f"{ebs.gp2_max_throughput_mbps(r.size_gb):.0f} MB/s); effective/list "
+                + ("n/a" if pd.isna(r.effective_to_list) else f"{r.effective_to_list:.2f}") for r in df.itertuples()]
+    return _ledger(df, check="EBS gp2 -> gp3", action="modify volume type to gp3 (IOPS and MB/s of the gp2 volume)",
+                   action_kind="modernize", savings=df.monthly_cost.astype(float) * fraction,
+                   basis="effective cost x (1 - gp3 / gp2 list cost at the volume's size, performance matched; "
+                   f"{ebs.PRICES_SOURCE}, {ebs.PRICES_AS_OF})", effort="low", risk="low", evidence=evidence)
+
+
+def find_io1_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+    """EBS io1 volumes whose provisioned IOPS cost less on io2 (same GB price, tiered IOPS price, more durable).
+
+    Rows: Usage charges for io1 provisioned IOPS (``x_UsageType`` ending ``VolumeP-IOPS.piops``, else the charge
+    description ``... IOPS-month ... (io1)``). ``iops = IOPS-months * month_hours / hours_present``
+    (``_sized_volumes``). ``monthly_savings = effective cost of the IOPS rows * (1 - io2 / io1 IOPS list cost)``
+    (``catalog.ebs``: io1 0.065 per IOPS-month; io2 0.065 to 32,000, 0.0455 to 64,000, 0.032 above). 40,000
+    IOPS at list 2600.00: io2 2444.00, saves 156.00; at 90 % of list 140.40. At most 32,000 IOPS: no saving,
+    no row (io2 is still more durable: AWS recommends it, but that is not a cost finding).
+    """
+    hit = (_usage_type(t).re_search(r"VolumeP-IOPS\.piops$")
+           | t.ChargeDescription.fill_null("").re_search(r"IOPS-month.*\(io1\)|\(io1\).*IOPS-month"))
+    df = _sized_volumes(t, hit, month=month, owner_tag=owner_tag).rename(columns={"provisioned": "iops"})
+    df["io1_iops_list_monthly"] = df.iops.map(ebs.io1_iops_monthly_cost)
+    df["io2_iops_list_monthly"] = df.iops.map(ebs.io2_iops_monthly_cost)
+    fraction = df.iops.map(ebs.io2_iops_saving_fraction).astype(float)
+    df, fraction = df[fraction > 0], fraction[fraction > 0]
+    evidence = [f"{r.iops:,.0f} IOPS over {r.hours_present:,.0f} of {r.month_hours:,.0f} h; full-month list io1 "
+                f"{r.io1_iops_list_monthly:,.2f} vs io2 {r.io2_iops_list_monthly:,.2f}" for r in df.itertuples()]
+    return _ledger(df, check="EBS io1 -> io2", action="modify volume type to io2 (same size and IOPS)",
+                   action_kind="modernize", savings=df.monthly_cost.astype(float) * fraction,
+                   basis="effective cost of the IOPS x (1 - io2 / io1 tiered IOPS list cost; "
+                   f"{ebs.PRICES_SOURCE}, {ebs.PRICES_AS_OF})", effort="low", risk="low", evidence=evidence)
 
 
 def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
@@ -77,7 +165,7 @@ def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: st
                    savings=df.monthly_cost.astype(float),
                    basis=f"upper bound: the resource's own effective cost, one of >= {min_resources} resources "
                    f"under {max_cost:g} each in this service and sub-account",
-                   effort="medium", risk="medium")
+                   effort="medium", risk="medium", action_kind="terminate")
 
 
 def find_uncovered_compute(t: ir.Table, *, discount: float, discount_source: str, month: str | None = None,
@@ -110,7 +198,8 @@ def find_uncovered_compute(t: ir.Table, *, discount: float, discount_source: str
     return _ledger(df.drop(columns="savings"), check="on-demand compute not covered by commitments",
                    action="buy a Compute Savings Plan of commitment_per_hour", savings=df.savings,
                    basis=f"saving of the best hourly commitment on this month's hourly on-demand spend at "
-                   f"{discount:.0%} off ({discount_source})", effort="low", risk="medium")
+                   f"{discount:.0%} off ({discount_source})", effort="low", risk="medium",
+                   action_kind="pricing")
 
 
 def summarize_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
