@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from finops_nb.analyses.common import for_month, month_bounds, one_of, zero_of
+from finops_nb.errors import ConfigError
 
 # Used when the bill has no commitment rows to learn a rate from. Dated default (2024-09): a 1-year
 # No Upfront Compute Savings Plan for m5.large Linux in us-east-1 costs $0.069/h against $0.096/h
@@ -197,3 +198,106 @@ def observed_discount(t: ir.Table, *, month: str | None = None) -> tuple[float, 
         if 0 < d < 1:
             return d, "observed on this bill's committed usage (1 - effective / list)"
     return DEFAULT_DISCOUNT, DEFAULT_DISCOUNT_SOURCE
+
+
+# --- current state ---------------------------------------------------------------------------------------
+# Term end: FOCUS 1.2 has no commitment end column. AWS CUR has savings_plan_end_time and
+# reservation_end_time, which the CUR reader keeps as x_SavingsPlanEndTime and x_ReservationEndTime.
+# Not available from either input (not mapped by finops_nb/sql/cur_to_focus.sql): the purchase term,
+# the payment option, the Savings Plan offering type (Compute / EC2 Instance) and the start time.
+TERM_END_COLUMNS = ("x_SavingsPlanEndTime", "x_ReservationEndTime")
+EXPIRY_WINDOWS = (30, 60, 90)
+
+
+def _hours_between(start, end) -> ir.NumericValue:
+    return (end.epoch_seconds() - start.epoch_seconds()).cast("float64") / 3600
+
+
+def summarize_commitments(t: ir.Table, *, month: str) -> pd.DataFrame:
+    """Current state per commitment in ``month``: ``summarize_utilization`` plus term end, hourly commitment
+    and expiry.
+
+    - ``committed_cost = used_cost + unused_cost`` (amortized cost of the commitment in the month)
+    - ``active_hours``: hours of ``[min ChargePeriodStart, max ChargePeriodEnd)`` of its usage rows
+    - ``hourly_commitment = committed_cost / active_hours`` (AWS: the $/h commitment of a Savings Plan)
+    - ``term_end``: the latest x_SavingsPlanEndTime / x_ReservationEndTime of its rows (CUR); NULL with
+      ``term_end_source`` "not available" for FOCUS input, which has no end column
+    - ``days_left = (term_end - month end)`` in days, month end being the first instant of the next month
+      (UTC, half-open); ``expires_within_days`` is the smallest of 30 / 60 / 90 with ``days_left <= N``
+      (0 when the term ended before the month end), else NULL.
+    """
+    _, month_end = month_bounds(month)
+    util = summarize_utilization(t, month=month).execute()
+    m = for_month(t, month).filter(lambda r: r.CommitmentDiscountId.notnull() & (r.ChargeCategory == "Usage"))
+    ends = [c for c in TERM_END_COLUMNS if c in m.columns]
+    aggs = {"period_start": m.ChargePeriodStart.min(), "period_end": m.ChargePeriodEnd.max()}
+    for c in ends:
+        aggs[c] = m[c].cast("string").max()
+    span = m.group_by([m.BillingCurrency.name("currency"), "CommitmentDiscountId"]).aggregate(**aggs).execute()
+    out = util.merge(span, on=["currency", "CommitmentDiscountId"], how="left")
+    out["committed_cost"] = [Decimal(u) + Decimal(n) for u, n in zip(out.used_cost, out.unused_cost, strict=True)]
+    hours = (pd.to_datetime(out.period_end, utc=True) - pd.to_datetime(out.period_start, utc=True)
+             ).dt.total_seconds() / 3600
+    out["active_hours"] = hours
+    out["hourly_commitment"] = [float(c) / h if h and h > 0 else np.nan
+                                for c, h in zip(out.committed_cost, hours, strict=True)]
+    term_end = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    source = pd.Series("not available (FOCUS has no commitment end column)", index=out.index)
+    for c in ends:
+        got = pd.to_datetime(out[c], utc=True, errors="coerce")
+        source = source.where(got.isna() | term_end.notna(), c)
+        term_end = term_end.fillna(got)
+        out = out.drop(columns=c)
+    out["term_end"], out["term_end_source"] = term_end, source
+    out["days_left"] = (term_end - month_end).dt.total_seconds() / 86400
+    out["expires_within_days"] = [next((n for n in EXPIRY_WINDOWS if d <= n), None) if pd.notna(d) else None
+                                  for d in out.days_left]
+    out.loc[out.days_left < 0, "expires_within_days"] = 0
+    return out.drop(columns=["period_start", "period_end"])
+
+
+def expiring_commitments(state: pd.DataFrame, *, within_days: int = 90) -> pd.DataFrame:
+    """Rows of ``summarize_commitments`` whose term ends within ``within_days`` of the month end."""
+    return state[state.days_left.notna() & (state.days_left <= within_days)].sort_values("days_left")
+
+
+def instance_family(t: ir.Table) -> ir.StringValue:
+    """The instance family, ``x_InstanceType`` up to its first dot (``m5.large`` -> ``m5``); NULL without it."""
+    if "x_InstanceType" not in t.columns:
+        return ibis.null("string")
+    return t.x_InstanceType.split(".")[0].nullif("")
+
+
+COVERAGE_KEYS = {"hour": lambda t: t.ChargePeriodStart.truncate("h"), "service": lambda t: t.ServiceName,
+                 "family": instance_family, "account": lambda t: t.SubAccountId}
+
+
+def covered_on_demand_cost(t: ir.Table) -> ir.NumericValue:
+    """On-demand equivalent of commitment-covered usage: ContractedCost, or ListCost where ContractedCost is
+    empty or 0 (the shipped sample writes 0 in ContractedCost on covered rows)."""
+    return ibis.coalesce(t.ContractedCost.nullif(zero_of(t.ContractedCost)), t.ListCost, zero_of(t.ListCost))
+
+
+def summarize_coverage(t: ir.Table, *, month: str | None = None, by: str | None = None) -> ir.Table:
+    """Coverage of eligible compute spend per currency (and ``by``: hour, service, family or account).
+
+    ``coverage_pct = 100 * covered / (covered + on_demand)`` (AWS Cost Explorer "coverage": the share of
+    eligible spend a commitment paid for, in on-demand-equivalent dollars), with ``covered`` the
+    ``covered_on_demand_cost`` of Compute usage rows with CommitmentDiscountStatus Used and ``on_demand`` the
+    EffectiveCost of ``eligible_usage`` (on-demand compute not covered).
+    """
+    if by is not None and by not in COVERAGE_KEYS:
+        raise ConfigError(f"coverage by {by!r}: use one of {', '.join(COVERAGE_KEYS)}")
+    t = for_month(t, month).filter(lambda r: (r.ChargeCategory == "Usage") & (r.ServiceCategory == "Compute"))
+    unit = t.PricingUnit.fill_null(t.ConsumedUnit).fill_null("")
+    covered = t.CommitmentDiscountId.notnull() & (t.CommitmentDiscountStatus == "Used")
+    on_demand = ((t.PricingCategory == "Standard") & t.CommitmentDiscountId.isnull() & unit.re_search(TIME_UNITS))
+    t = t.filter(covered | on_demand)
+    zero = zero_of(t.EffectiveCost)
+    keys = [t.BillingCurrency.name("currency")] + ([COVERAGE_KEYS[by](t).name(by)] if by else [])
+    g = t.group_by(keys).aggregate(
+        covered_cost=ibis.ifelse(covered, covered_on_demand_cost(t), zero).sum(),
+        on_demand_cost=ibis.ifelse(on_demand, t.EffectiveCost, zero).sum())
+    whole = (g.covered_cost + g.on_demand_cost).cast("float64")
+    pct = ibis.ifelse(whole != 0, g.covered_cost.cast("float64") / whole * 100, ibis.null("float64"))
+    return g.mutate(coverage_pct=pct).order_by([k.get_name() for k in keys])
