@@ -20,7 +20,8 @@ from finops_nb.errors import ConfigError
 LEDGER_COLUMNS = ["check", "action", "action_kind", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName",
                   "owner", "currency", "monthly_cost", "monthly_savings", "basis", "effort", "risk", "evidence"]
 NO_RESOURCE = "(no resource id)"
-ACTION_KINDS = ("terminate", "rightsize", "modernize", "pricing")
+ACTION_KINDS = ("terminate", "rightsize", "modernize", "pricing")  # see count_once for the rule
+SEQUENCE = ("rightsize", "modernize", "pricing")  # compatible kinds, applied in this order
 
 
 def _per_resource(t: ir.Table, owner_tag: str) -> ir.Table:
@@ -202,21 +203,83 @@ def find_uncovered_compute(t: ir.Table, *, discount: float, discount_source: str
                    action_kind="pricing")
 
 
-def summarize_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Totals per currency and check, and an ``all checks`` row that counts each resource once.
+def count_once(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Per resource (currency, ResourceId): what its findings save together, counting the resource once.
 
-    A resource flagged by several checks cannot save more than its best single action, so the total
-    takes, per resource, the largest ``monthly_savings`` of its rows (never the sum).
+    Every finding has an ``action_kind`` (``ACTION_KINDS``):
+
+    - ``terminate``: the resource goes away (delete, release, stop). Exclusive with everything else.
+    - ``rightsize``: less of the same (a smaller size, less data kept).
+    - ``modernize``: the same capacity on a cheaper kind (volume type, instance generation, Graviton, storage class).
+    - ``pricing``: the same resource at a cheaper rate (commitment, Spot, reserved).
+
+    Rule: compatible kinds apply in the sequence rightsize -> modernize -> pricing, each priced on what the
+    previous ones left: ``step_k = s_k * prod_{j<k} (1 - s_j / c_j)`` with ``s`` a finding's saving and ``c``
+    its monthly cost. Findings of the same kind are alternatives (two ways to modernize): the larger one counts.
+    A terminate finding competes with the whole sequence: the larger of the two counts. The result is capped at
+    the resource's monthly cost (the largest ``monthly_cost`` of its rows, never below 0).
+    Worked (issue 4): 200/month, idle (terminate 200), rightsize 100, Graviton 20 % (40): max(200, 100 + 40 *
+    (1 - 100/200)) = 200. Not idle: 100 + 20 = 120 (the naive sum says 140).
+
+    Columns: currency, ResourceId, ServiceName, SubAccountId, SubAccountName, owner, monthly_cost, findings,
+    naive_savings (the plain sum), monthly_savings (counted once), actions (the findings that count, in order).
     """
+    cols = ["currency", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName", "owner", "monthly_cost",
+            "findings", "naive_savings", "monthly_savings", "actions"]
     if ledger.empty:
-        return pd.DataFrame(columns=["currency", "check", "findings", "monthly_savings"])
+        return pd.DataFrame(columns=cols)
+    unknown = set(ledger.action_kind) - set(ACTION_KINDS)
+    if unknown:
+        raise ConfigError(f"ledger rows with action_kind {sorted(unknown)}: use one of {', '.join(ACTION_KINDS)}")
+    rows = []
+    for (currency, rid), g in ledger.groupby(["currency", "ResourceId"], sort=True, dropna=False):
+        cost = max(float(g.monthly_cost.max()), 0.0)
+        terminate = g[g.action_kind == "terminate"]
+        best_terminate = (float(terminate.monthly_savings.max()), [terminate.monthly_savings.idxmax()]) \
+            if len(terminate) else (0.0, [])
+        left, total, steps = 1.0, 0.0, []
+        for kind in SEQUENCE:
+            part = g[g.action_kind == kind]
+            if part.empty:
+                continue
+            i = part.monthly_savings.idxmax()
+            s, c = float(part.monthly_savings[i]), float(part.monthly_cost[i])
+            total += s * left
+            left *= max(0.0, 1 - s / c) if c > 0 else 1.0
+            steps.append(i)
+        saved, used = (best_terminate if best_terminate[0] > total else (total, steps))
+        first = g.iloc[0]
+        rows.append({"currency": currency, "ResourceId": rid, "ServiceName": first.ServiceName,
+                     "SubAccountId": first.SubAccountId, "SubAccountName": first.SubAccountName,
+                     "owner": first.owner, "monthly_cost": cost, "findings": len(g),
+                     "naive_savings": float(g.monthly_savings.sum()), "monthly_savings": min(max(saved, 0.0), cost),
+                     "actions": " -> ".join(f"{g.check[i]} ({g.action_kind[i]})" for i in used)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+ONCE = "all checks (each resource once)"
+
+
+def summarize_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Totals per currency and check, and an ``all checks (each resource once)`` row per currency.
+
+    Per check: ``monthly_savings`` is the sum of its findings. The ``all checks`` row sums ``count_once`` (each
+    resource once: exclusive actions keep the larger, compatible ones apply in sequence, capped at the
+    resource's cost) and shows, side by side, ``naive_monthly_savings``: the plain sum of every finding, which
+    counts a resource flagged by three checks three times. ``findings`` is the number of rows (resources for
+    the ``all checks`` row).
+    """
+    cols = ["currency", "check", "findings", "monthly_savings", "naive_monthly_savings"]
+    if ledger.empty:
+        return pd.DataFrame(columns=cols)
     by_check = (ledger.groupby(["currency", "check"], as_index=False)
                 .agg(findings=("ResourceId", "count"), monthly_savings=("monthly_savings", "sum")))
-    once = (ledger.groupby(["currency", "ResourceId"], as_index=False).monthly_savings.max()
-            .groupby("currency", as_index=False).agg(findings=("ResourceId", "count"),
-                                                     monthly_savings=("monthly_savings", "sum"))
-            .assign(check="all checks (each resource once)"))
-    return pd.concat([by_check, once], ignore_index=True)[["currency", "check", "findings", "monthly_savings"]]
+    by_check["naive_monthly_savings"] = by_check.monthly_savings
+    once = (count_once(ledger).groupby("currency", as_index=False)
+            .agg(findings=("ResourceId", "count"), monthly_savings=("monthly_savings", "sum"),
+                 naive_monthly_savings=("naive_savings", "sum"))
+            .assign(check=ONCE))
+    return pd.concat([by_check, once], ignore_index=True)[cols]
 
 
 def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_source: str,
@@ -234,5 +297,5 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
     return pd.concat(parts, ignore_index=True).sort_values("monthly_savings", ascending=False, ignore_index=True)
 
 
-__all__ = ["LEDGER_COLUMNS", "build_ledger", "find_gp2_volumes", "find_low_cost_sprawl",
-           "find_uncovered_compute", "summarize_ledger"]
+__all__ = ["ACTION_KINDS", "LEDGER_COLUMNS", "build_ledger", "count_once", "find_gp2_volumes", "find_io1_volumes",
+           "find_low_cost_sprawl", "find_uncovered_compute", "summarize_ledger"]
