@@ -98,6 +98,12 @@ def hourly_eligible_spend(t: ir.Table, *, month: str, currency: str | None = Non
         e = e.filter(e.BillingCurrency == currency)
     spans = (e.group_by([e.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
              .aggregate(cost=e.EffectiveCost.sum()).execute())
+    return _spread_over_hours(spans, start, end, currency)
+
+
+def _spread_over_hours(spans: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
+                       currency: str | None) -> pd.DataFrame:
+    """Each span's ``cost`` spread evenly over its hours, clipped to ``[start, end)``, per currency."""
     hours = pd.date_range(start, end, freq="h", inclusive="left")
     frames = []
     for cur, part in spans.groupby("currency"):
@@ -301,3 +307,65 @@ def summarize_coverage(t: ir.Table, *, month: str | None = None, by: str | None 
     whole = (g.covered_cost + g.on_demand_cost).cast("float64")
     pct = ibis.ifelse(whole != 0, g.covered_cost.cast("float64") / whole * 100, ibis.null("float64"))
     return g.mutate(coverage_pct=pct).order_by([k.get_name() for k in keys])
+
+
+# --- eligible spend over a lookback ------------------------------------------------------------------------
+LOOKBACK_DAYS = (7, 30, 60, 90)  # Cost Explorer offers 7, 30 and 60 days; 90 is ours
+ELIGIBLE_KEYS = {
+    "compute_sp": (),  # Compute Savings Plan: any EC2 instance, Fargate, Lambda
+    "ec2_instance_sp": ("family", "RegionId"),  # EC2 Instance Savings Plan: one family in one region
+    "ri": ("x_InstanceType", "RegionId", "x_OperatingSystem"),  # Reserved Instance: type, region, platform
+}
+
+
+def lookback_window(month: str, lookback_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[month end - lookback_days, month end)`` in UTC, month end being the first instant of the next month."""
+    if lookback_days not in LOOKBACK_DAYS:
+        raise ConfigError(f"lookback {lookback_days!r} days: use one of {', '.join(map(str, LOOKBACK_DAYS))}")
+    _, end = month_bounds(month)
+    return end - pd.Timedelta(days=lookback_days), end
+
+
+def _in_window(t: ir.Table, start: pd.Timestamp, end: pd.Timestamp) -> ir.Table:
+    """Rows whose charge period overlaps ``[start, end)``."""
+    return t.filter((t.ChargePeriodStart < end.to_pydatetime()) & (t.ChargePeriodEnd > start.to_pydatetime()))
+
+
+def hourly_eligible_spend_lookback(t: ir.Table, *, month: str, lookback_days: int = 30,
+                                   currency: str | None = None) -> pd.DataFrame:
+    """``hourly_eligible_spend`` over the lookback window ``[month end - lookback_days, month end)`` instead of
+    the billing month: rows are picked by their charge period (any billing period), spread evenly over their
+    hours and clipped to the window. Columns ``hour``, ``currency``, ``eligible_cost``."""
+    start, end = lookback_window(month, lookback_days)
+    e = _in_window(eligible_usage(t), start, end)
+    if currency:
+        e = e.filter(e.BillingCurrency == currency)
+    spans = (e.group_by([e.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
+             .aggregate(cost=e.EffectiveCost.sum()).execute())
+    return _spread_over_hours(spans, start, end, currency)
+
+
+def eligible_spend_by(t: ir.Table, *, month: str, lookback_days: int = 30, plan: str = "ec2_instance_sp"
+                      ) -> ir.Table:
+    """On-demand eligible spend over the lookback window, per currency and the keys a ``plan`` commits to.
+
+    ``plan``: ``compute_sp`` (no keys), ``ec2_instance_sp`` (instance family, RegionId) or ``ri``
+    (x_InstanceType, RegionId, x_OperatingSystem). EC2 Instance Savings Plans and RIs cover EC2 instances
+    only, so for them rows without an instance type are left out. Rows are those of ``eligible_usage`` whose
+    ChargePeriodStart is in ``[month end - lookback_days, month end)`` (a row is counted whole where it
+    starts). ``eligible_cost = sum(EffectiveCost)``; ``per_hour = eligible_cost / (24 * lookback_days)``.
+    """
+    if plan not in ELIGIBLE_KEYS:
+        raise ConfigError(f"plan {plan!r}: use one of {', '.join(ELIGIBLE_KEYS)}")
+    start, end = lookback_window(month, lookback_days)
+    e = eligible_usage(t)
+    e = e.filter((e.ChargePeriodStart >= start.to_pydatetime()) & (e.ChargePeriodStart < end.to_pydatetime()))
+    keys = [e.BillingCurrency.name("currency")]
+    for k in ELIGIBLE_KEYS[plan]:
+        keys.append(instance_family(e).name("family") if k == "family"
+                    else (e[k] if k in e.columns else ibis.null("string")).name(k))
+    if plan != "compute_sp":
+        e = e.filter(instance_family(e).notnull())
+    g = e.group_by(keys).aggregate(eligible_cost=e.EffectiveCost.sum(), rows=e.count())
+    return (g.mutate(per_hour=g.eligible_cost.cast("float64") / (24 * lookback_days))
+            .order_by([ibis.desc("eligible_cost"), *(k.get_name() for k in keys)]))
