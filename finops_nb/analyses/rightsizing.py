@@ -48,6 +48,30 @@ def list_compute_instances(t: ir.Table, *, month: str | None = None) -> ir.Table
     return g.mutate(effective_hourly_rate=rate).order_by([ibis.desc("effective_cost"), "ResourceId"])
 
 
+def list_bill_prices(t: ir.Table, *, month: str | None = None) -> ir.Table:
+    """Public on-demand hourly rate per instance type, region and currency, as the bill states it.
+
+    Instance-hour usage rows (as in ``list_compute_instances``) with a positive public on-demand rate:
+    ``x_PublicOnDemandRate`` (CUR's ``pricing/publicOnDemandRate``) when the table has it, else FOCUS
+    ``ListUnitPrice`` (the public list price per pricing unit, here one hour).
+    ``on_demand_hourly = max(rate)`` over those rows (one rate per type and region; the max ignores rows whose
+    rate was left empty). Columns ``currency, RegionId, instance_type, on_demand_hourly``.
+    """
+    t = for_month(t, month)
+    t = t.filter((t.ChargeCategory == "Usage") & (t.ServiceCategory == "Compute")
+                 & t.ConsumedUnit.fill_null("").re_search(HOUR_UNIT_RE))
+    itype = t.ChargeDescription.re_extract(INSTANCE_TYPE_RE, 1).nullif("")
+    if "x_InstanceType" in t.columns:
+        itype = t.x_InstanceType.nullif("").fill_null(itype)
+    rate = t.ListUnitPrice
+    if "x_PublicOnDemandRate" in t.columns:
+        rate = t.x_PublicOnDemandRate.cast(t.ListUnitPrice.type()).fill_null(rate)
+    t = t.mutate(instance_type=itype, rate=rate)
+    t = t.filter(t.instance_type.notnull() & (t.rate > 0))
+    return t.group_by([t.BillingCurrency.name("currency"), "RegionId", "instance_type"]).aggregate(
+        on_demand_hourly=t.rate.max().cast("float64")).order_by(["currency", "RegionId", "instance_type"])
+
+
 def summarize_cpu(samples: pd.DataFrame) -> pd.DataFrame:
     """Per instance: ``cpu_p50_pct``, ``cpu_p95_pct``, ``cpu_p99_pct``, ``cpu_max_pct`` and ``datapoints``.
 
