@@ -88,3 +88,49 @@ def summarize_cpu(samples: pd.DataFrame) -> pd.DataFrame:
         p50, p95, p99 = np.percentile(v, [50, 95, 99])
         rows.append((iid, len(v), p50, p95, p99, v.max()))
     return pd.DataFrame(rows, columns=cols)
+
+
+MB = 1_000_000  # bytes in a megabyte (Trusted Advisor's "5 MB" of network I/O)
+PERCENTILES = (50, 95, 99)
+
+
+def summarize_metrics(samples: pd.DataFrame | None, *, percentiles: tuple[int, ...] = PERCENTILES) -> pd.DataFrame:
+    """Per instance: utilization percentiles and daily totals from long CloudWatch rows.
+
+    Input: ``instance_id, metric, timestamp, value`` (``sources.cloudwatch.fetch_metrics``): per-period Maximum
+    for ``cpu`` and ``mem`` (percent), per-period Sum for network (bytes) and EBS (operations).
+    Output, one row per instance with CPU data:
+    - ``cpu_p{p}_pct``, ``cpu_max_pct``, ``mem_p{p}_pct``, ``mem_max_pct`` (NaN when memory is not measured):
+      linear-interpolated percentiles (numpy's default, Excel's PERCENTILE.INC) of the per-period maxima;
+    - ``cpu_daily_mean_max_pct``: the highest daily mean of the CPU maxima (an upper bound of the daily average);
+    - ``network_mb_per_day_max``: the highest daily ``(NetworkIn + NetworkOut) / 10^6`` over UTC days;
+    - ``ebs_ops_per_period_p99``: p99 of ``EBSReadOps + EBSWriteOps`` per period;
+    - ``datapoints`` (CPU), ``days`` (UTC days with CPU data), ``mem_measured``, ``network_measured``.
+    """
+    pcols = [f"{m}_p{p}_pct" for m in ("cpu", "mem") for p in percentiles]
+    cols = ["instance_id", "datapoints", "days", *pcols, "cpu_max_pct", "mem_max_pct", "cpu_daily_mean_max_pct",
+            "network_mb_per_day_max", "ebs_ops_per_period_p99", "mem_measured", "network_measured"]
+    if samples is None or samples.empty or not (samples.metric == "cpu").any():
+        return pd.DataFrame(columns=cols)
+    s = samples.assign(day=pd.to_datetime(samples.timestamp, utc=True).dt.floor("D"))
+    rows = []
+    for iid, part in s.groupby("instance_id"):
+        cpu = part[part.metric == "cpu"]
+        if cpu.empty:
+            continue
+        mem = part[part.metric == "mem"]
+        net = part[part.metric.isin(["network_in", "network_out"])]
+        ebs = part[part.metric.isin(["ebs_read_ops", "ebs_write_ops"])]
+        row = {"instance_id": iid, "datapoints": len(cpu), "days": cpu.day.nunique()}
+        for name, d in (("cpu", cpu), ("mem", mem)):
+            v = d.value.to_numpy(dtype=float)
+            for p in percentiles:
+                row[f"{name}_p{p}_pct"] = float(np.percentile(v, p)) if len(v) else np.nan
+            row[f"{name}_max_pct"] = float(v.max()) if len(v) else np.nan
+        row["cpu_daily_mean_max_pct"] = float(cpu.groupby("day").value.mean().max())
+        row["network_mb_per_day_max"] = float(net.groupby("day").value.sum().max() / MB) if len(net) else np.nan
+        row["ebs_ops_per_period_p99"] = (float(np.percentile(ebs.groupby("timestamp").value.sum(), 99))
+                                         if len(ebs) else np.nan)
+        row["mem_measured"], row["network_measured"] = not mem.empty, not net.empty
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
