@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -369,3 +371,141 @@ def eligible_spend_by(t: ir.Table, *, month: str, lookback_days: int = 30, plan:
     g = e.group_by(keys).aggregate(eligible_cost=e.EffectiveCost.sum(), rows=e.count())
     return (g.mutate(per_hour=g.eligible_cost.cast("float64") / (24 * lookback_days))
             .order_by([ibis.desc("eligible_cost"), *(k.get_name() for k in keys)]))
+
+
+# --- simulator: terms, payment options, expiring commitments, ladder, sensitivity ------------------------
+RATES_JSON = Path(__file__).resolve().parents[1] / "catalog" / "commitment_rates.json"
+TERMS = ("1y", "3y")
+PAYMENTS = ("no-upfront", "partial-upfront", "all-upfront")
+PLANS = ("compute_sp", "ec2_instance_sp", "standard_ri")
+
+
+def load_commitment_rates(path: Path = RATES_JSON) -> pd.DataFrame:
+    """The shipped, dated discount table: plan, term, payment, ``discount = 1 - commitment / on_demand``,
+    ``as_of`` and ``source`` (the AWS pricing page of the plan)."""
+    doc = json.loads(Path(path).read_text())
+    df = pd.DataFrame(doc["rates"])
+    df["on_demand_per_hour"] = doc["on_demand_per_hour"]
+    df["discount"] = 1 - df.commitment_per_hour / df.on_demand_per_hour
+    df["as_of"], df["source"] = doc["as_of"], df.plan.map(doc["sources"])
+    return df
+
+
+def _check_option(term: str, payment: str, plan: str) -> None:
+    for value, allowed, what in ((term, TERMS, "term"), (payment, PAYMENTS, "payment option"),
+                                 (plan, PLANS, "plan")):
+        if value not in allowed:
+            raise ConfigError(f"{what} {value!r}: use one of {', '.join(allowed)}")
+
+
+def discount_for(term: str = "1y", payment: str = "no-upfront", *, plan: str = "compute_sp",
+                 observed: tuple[float, str] | None = None) -> tuple[float, str]:
+    """The discount to simulate ``term`` / ``payment``: the bill's own rate where present, else the table's.
+
+    ``observed`` is ``observed_discount(t, month=...)`` when the bill has committed usage. Neither FOCUS nor
+    the columns our CUR reader keeps record a commitment's term or payment option, so the bill's rate is
+    taken as is for the option asked (the table's value for that option is named beside it).
+    """
+    _check_option(term, payment, plan)
+    rates = load_commitment_rates()
+    row = rates[(rates.plan == plan) & (rates.term == term) & (rates.payment == payment)].iloc[0]
+    table = f"{row.discount:.1%} for {plan} {term} {payment} ({row.source}, as of {row.as_of})"
+    if observed is not None and observed[1] != DEFAULT_DISCOUNT_SOURCE:
+        return observed[0], f"{observed[1]}; shipped table: {table}"
+    return float(row.discount), f"shipped table: {table}"
+
+
+def compare_terms(hourly_spend: Sequence[float] | pd.Series, *, plan: str = "compute_sp",
+                  observed: tuple[float, str] | None = None) -> pd.DataFrame:
+    """The best commitment (``optimal_commitment``) for each term and payment option of the shipped table,
+    and first, when the bill has committed usage, for the bill's own rate (``option`` "this bill").
+
+    Savings are over the period of ``hourly_spend`` with the commitment as an effective hourly rate (upfront
+    payments spread over the term, as on the AWS pricing pages).
+    """
+    _check_option("1y", "no-upfront", plan)
+    rates = load_commitment_rates()
+    rows = []
+    if observed is not None and observed[1] != DEFAULT_DISCOUNT_SOURCE:
+        rows.append(("this bill", None, None, observed[0], observed[1]))
+    for r in rates[rates.plan == plan].itertuples():
+        rows.append((f"{r.term} {r.payment}", r.term, r.payment, float(r.discount), f"{r.source} ({r.as_of})"))
+    out = []
+    for option, term, payment, d, source in rows:
+        best = optimal_commitment(hourly_spend, discount=d)
+        out.append({"option": option, "term": term, "payment": payment, "discount": d, "source": source,
+                    **best[["commitment_per_hour", "savings", "savings_pct", "utilization_pct",
+                            "coverage_pct", "break_even_utilization_pct"]].to_dict()})
+    return pd.DataFrame(out)
+
+
+def hourly_spend_after_expiry(t: ir.Table, *, month: str, within_days: int = 90,
+                              currency: str | None = None) -> pd.DataFrame:
+    """Hourly eligible spend of ``month`` as it will be once the commitments expiring within ``within_days``
+    of the month end are gone: the usage they cover today becomes on-demand.
+
+    ``eligible_after_expiry_h = eligible_cost_h + expiring_covered_h``, with ``expiring_covered_h`` the
+    ``covered_on_demand_cost`` of the Used Compute usage rows of those commitments (spread over their hours).
+    Commitments that stay are netted out already: usage they cover is not in ``eligible_cost``.
+    """
+    start, end = month_bounds(month)
+    base = hourly_eligible_spend(t, month=month, currency=currency)
+    ids = list(expiring_commitments(summarize_commitments(t, month=month), within_days=within_days)
+               .CommitmentDiscountId)
+    out = base.assign(expiring_covered_cost=0.0)
+    if ids:
+        m = for_month(t, month)
+        m = m.filter(m.CommitmentDiscountId.isin(ids) & (m.ChargeCategory == "Usage")
+                     & (m.CommitmentDiscountStatus == "Used") & (m.ServiceCategory == "Compute"))
+        if currency:
+            m = m.filter(m.BillingCurrency == currency)
+        spans = (m.group_by([m.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
+                 .aggregate(cost=covered_on_demand_cost(m).sum()).execute())
+        extra = _spread_over_hours(spans, start, end, currency).dropna(subset=["currency"])
+        out = base.dropna(subset=["currency"]).merge(extra.rename(columns={"eligible_cost": "expiring_covered_cost"}),
+                         on=["hour", "currency"], how="outer")
+        out = out.fillna({"eligible_cost": 0.0, "expiring_covered_cost": 0.0})
+    out["eligible_after_expiry"] = out.eligible_cost + out.expiring_covered_cost
+    return out
+
+
+def plan_ladder(commitment_per_hour: float, *, months: int, start_month: str) -> pd.DataFrame:
+    """Split a commitment into ``months`` equal monthly purchases (laddering: terms end at different times,
+    so each renewal can be resized): ``purchase_per_hour = C / months``, cumulative after each purchase."""
+    if months < 1:
+        raise ConfigError(f"a ladder needs at least 1 month, got {months}")
+    first, _ = month_bounds(start_month)
+    step = commitment_per_hour / months
+    return pd.DataFrame({
+        "month": [(first + pd.DateOffset(months=k)).strftime("%Y-%m") for k in range(months)],
+        "purchase_per_hour": [step] * months,
+        "cumulative_per_hour": [step * (k + 1) for k in range(months)],
+    })
+
+
+def sensitivity_to_growth(hourly_spend: Sequence[float] | pd.Series, *, discount: float,
+                          growths: Sequence[float] = (-0.2, -0.1, 0.0, 0.1, 0.2)) -> pd.DataFrame:
+    """Best C when every hour's spend becomes ``E_h x (1 + g)``. (S(C) scales with the spend, so the best C
+    and its savings grow by the same factor ``1 + g``.)"""
+    e = np.asarray(hourly_spend, dtype=float)
+    rows = []
+    for g in growths:
+        best = optimal_commitment(e * (1 + g), discount=discount)
+        rows.append({"growth": g, "commitment_per_hour": best.commitment_per_hour, "savings": best.savings,
+                     "utilization_pct": best.utilization_pct})
+    return pd.DataFrame(rows)
+
+
+def sensitivity_to_lookback(t: ir.Table, *, month: str, discount: float, currency: str | None = None,
+                            lookbacks: Sequence[int] = LOOKBACK_DAYS) -> pd.DataFrame:
+    """Best C (``optimal_commitment``) on the hourly eligible spend of each lookback window ending at the
+    month end (``hourly_eligible_spend_lookback``); savings per hour make windows comparable."""
+    rows = []
+    for days in lookbacks:
+        h = hourly_eligible_spend_lookback(t, month=month, lookback_days=days, currency=currency)
+        best = optimal_commitment(h.eligible_cost, discount=discount)
+        rows.append({"lookback_days": days, "hours": len(h), "eligible_cost": float(h.eligible_cost.sum()),
+                     "commitment_per_hour": best.commitment_per_hour, "savings": best.savings,
+                     "savings_per_hour": best.savings / len(h) if len(h) else np.nan,
+                     "utilization_pct": best.utilization_pct})
+    return pd.DataFrame(rows)
