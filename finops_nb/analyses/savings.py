@@ -8,13 +8,15 @@ them up counting each resource once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from finops_nb.analyses.commitments import hourly_eligible_spend, optimal_commitment
-from finops_nb.analyses.common import billing_period, for_month, month_bounds, one_of, tag_value
-from finops_nb.catalog import ebs
+from finops_nb.analyses.common import billing_period, for_month, month_bounds, one_of, tag_value, zero_of
+from finops_nb.catalog import ebs, families
 from finops_nb.errors import ConfigError
 
 LEDGER_COLUMNS = ["check", "action", "action_kind", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName",
@@ -148,6 +150,238 @@ def find_io1_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = 
                    action_kind="modernize", savings=df.monthly_cost.astype(float) * fraction,
                    basis="effective cost of the IOPS x (1 - io2 / io1 tiered IOPS list cost; "
                    f"{ebs.PRICES_SOURCE}, {ebs.PRICES_AS_OF})", effort="low", risk="low", evidence=evidence)
+
+
+# --- checks from the bill's usage types --------------------------------------------------------------------------
+Match = Callable[[ir.Table], ir.BooleanValue]
+
+
+def _matches(usage_type: str | None = None, description: str | None = None, service: str | None = None,
+             unit: str | None = None) -> Match:
+    """Rows whose ``x_UsageType`` (when the export has it) or ``ChargeDescription`` match the regular
+    expressions given (either is enough), within ``ServiceName`` / ``ConsumedUnit`` matching ``service`` /
+    ``unit`` when given. Case-insensitive."""
+    def match(t: ir.Table) -> ir.BooleanValue:
+        hit = ibis.literal(False)
+        if usage_type:
+            hit = hit | _usage_type(t).re_search(f"(?i){usage_type}")
+        if description:
+            hit = hit | t.ChargeDescription.fill_null("").re_search(f"(?i){description}")
+        if service:
+            hit = hit & t.ServiceName.fill_null("").re_search(f"(?i){service}")
+        if unit:
+            hit = hit & t.ConsumedUnit.fill_null("").re_search(f"(?i){unit}")
+        return hit
+    return match
+
+
+def _usage_parts(t: ir.Table, parts: dict[str, Match], *, month: str | None, owner_tag: str) -> pd.DataFrame:
+    """Per resource (currency, ResourceId) with a row matching any of ``parts``: the owner columns, and per part
+    ``{part}_cost`` (sum of EffectiveCost), ``{part}_list`` (sum of ListCost) and ``{part}_quantity`` (sum of
+    ConsumedQuantity) of its Usage rows in the month. ``monthly_cost`` is the sum over all parts."""
+    t = for_month(t, month)
+    t = t.filter((t.ChargeCategory == "Usage") & t.ResourceId.notnull())
+    flags = {name: match(t) for name, match in parts.items()}
+    any_hit = ibis.literal(False)
+    for flag in flags.values():
+        any_hit = any_hit | flag
+    t = t.mutate(owner=tag_value(t, owner_tag), **{f"_{k}": v for k, v in flags.items()}).filter(any_hit)
+    qty = t.ConsumedQuantity.fill_null(zero_of(t.ConsumedQuantity))
+    aggs = {}
+    for name in parts:
+        hit = t[f"_{name}"]
+        aggs[f"{name}_cost"] = hit.ifelse(t.EffectiveCost, zero_of(t.EffectiveCost)).sum()
+        aggs[f"{name}_list"] = hit.ifelse(t.ListCost.fill_null(zero_of(t.ListCost)), zero_of(t.ListCost)).sum()
+        aggs[f"{name}_quantity"] = hit.ifelse(qty, zero_of(t.ConsumedQuantity)).sum()
+    df = t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
+        ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
+        SubAccountName=one_of(t.SubAccountName), owner=one_of(t.owner), **aggs).execute()
+    for col in aggs:
+        df[col] = df[col].astype(float)
+    df["monthly_cost"] = sum(df[f"{name}_cost"] for name in parts) if len(df) else pd.Series(dtype=float)
+    return df.sort_values(["currency", "ResourceId"], ignore_index=True)
+
+
+def _first_seen(t: ir.Table, match: Match) -> pd.DataFrame:
+    """Per (currency, ResourceId): the earliest ChargePeriodStart of its rows matching ``match`` in the whole
+    table (every month loaded): the bill's only clue to a resource's age."""
+    t = t.filter(t.ResourceId.notnull() & match(t))
+    return t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
+        first_seen=t.ChargePeriodStart.min()).execute()
+
+
+def _age_days(df: pd.DataFrame, t: ir.Table, match: Match, month: str) -> pd.Series:
+    """Days from the first charge seen for each resource to the end of ``month``."""
+    seen = df.merge(_first_seen(t, match), on=["currency", "ResourceId"], how="left")
+    end = month_bounds(month)[1]
+    return (end - pd.to_datetime(seen.first_seen, utc=True)).dt.total_seconds().div(86400).to_numpy()
+
+
+EIP_IDLE = _matches(usage_type=r"(ElasticIP|PublicIPv4):IdleAddress",
+                    description=r"idle public IPv4 address|Elastic IP address not attached")
+
+
+def find_idle_elastic_ips(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+    """Public IPv4 / Elastic IP addresses billed as idle (not associated with a running instance or interface).
+
+    Rows: ``x_UsageType`` ``ElasticIP:IdleAddress`` or ``PublicIPv4:IdleAddress`` (AWS bills every public IPv4
+    address since 2024-02-01, idle ones under their own usage type), else the charge description ``... Idle
+    public IPv4 address per hour``. ``monthly_savings`` = the idle hours' effective cost: releasing the address
+    removes exactly that charge. Trusted Advisor's "Unassociated Elastic IP Addresses" check flags every
+    unassociated address (no threshold:
+    https://docs.aws.amazon.com/awssupport/latest/user/cost-optimization-checks.html).
+    """
+    df = _usage_parts(t, {"idle": EIP_IDLE}, month=month, owner_tag=owner_tag)
+    df = df.rename(columns={"idle_quantity": "idle_hours"})
+    evidence = [f"{r.idle_hours:,.2f} idle address-hours billed" for r in df.itertuples()]
+    return _ledger(df, check="idle Elastic IP", action="release the address (or attach it)", action_kind="terminate",
+                   savings=df.idle_cost, basis="the effective cost of the idle address-hours in the month",
+                   effort="low", risk="low", evidence=evidence)
+
+
+NAT_HOURS = _matches(usage_type=r"NatGateway-Hours", description=r"per NAT Gateway Hour")
+NAT_BYTES = _matches(usage_type=r"NatGateway-Bytes", description=r"Data Processed by NAT Gateway")
+
+
+def find_idle_nat_gateways(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                           max_gb_processed: float = 0.0) -> pd.DataFrame:
+    """NAT gateways billed by the hour that processed (almost) no data.
+
+    Per gateway: hours (``NatGateway-Hours``, "... per NAT Gateway Hour") and GB processed
+    (``NatGateway-Bytes``, "... per GB Data Processed by NAT Gateways"). Flagged when it has hours and
+    ``gb_processed <= max_gb_processed`` (default 0: no traffic at all, Trusted Advisor's and Compute Optimizer's
+    idle criterion is no traffic over the lookback; the bill is the lookback here).
+    ``monthly_savings`` = its hourly and processing effective cost: deleting it removes both.
+    """
+    df = _usage_parts(t, {"hours": NAT_HOURS, "bytes": NAT_BYTES}, month=month, owner_tag=owner_tag)
+    df = df[(df.hours_quantity > 0) & (df.bytes_quantity <= max_gb_processed)]
+    df = df.rename(columns={"hours_quantity": "gateway_hours", "bytes_quantity": "gb_processed"})
+    evidence = [f"{r.gateway_hours:,.1f} gateway-hours, {r.gb_processed:,.3f} GB processed" for r in df.itertuples()]
+    return _ledger(df, check="idle NAT gateway", action="delete the NAT gateway (check route tables first)",
+                   action_kind="terminate", savings=df.monthly_cost,
+                   basis=f"the gateway's effective cost; it processed at most {max_gb_processed:g} GB in the month",
+                   effort="low", risk="medium", evidence=evidence)
+
+
+LB_HOURS = _matches(usage_type=r"LoadBalancerUsage", description=r"LoadBalancer-hour")
+LB_TRAFFIC = _matches(usage_type=r"LCUUsage|DataProcessing-Bytes",
+                      description=r"load balancer capacity unit-hour|GB of data processed by")
+
+
+def find_idle_load_balancers(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                             max_lcu_hours: float = 0.0, max_gb_processed: float = 0.0) -> pd.DataFrame:
+    """Load balancers billed by the hour with no traffic: no LCU-hours (ALB, NLB, GWLB) and no data processed
+    (Classic).
+
+    Per load balancer: hours (``LoadBalancerUsage``, "... per LoadBalancer-hour") and traffic (``LCUUsage``
+    LCU-hours, ``DataProcessing-Bytes`` GB). Flagged when it has hours and traffic at most the thresholds
+    (default 0). Trusted Advisor's "Idle Load Balancers" flags fewer than 100 requests a day over 7 days or no
+    active back end (https://docs.aws.amazon.com/awssupport/latest/user/cost-optimization-checks.html); the bill
+    does not count requests, and any request uses LCUs, so no LCU at all is the bill's strict form of it.
+    ``monthly_savings`` = its effective cost: deleting it removes it.
+    """
+    df = _usage_parts(t, {"hours": LB_HOURS, "traffic": LB_TRAFFIC}, month=month, owner_tag=owner_tag)
+    df = df[(df.hours_quantity > 0) & (df.traffic_quantity <= max(max_lcu_hours, max_gb_processed))]
+    df = df.rename(columns={"hours_quantity": "lb_hours", "traffic_quantity": "lcu_hours_or_gb"})
+    evidence = [f"{r.lb_hours:,.1f} load-balancer-hours, {r.lcu_hours_or_gb:,.4f} LCU-hours/GB"
+                for r in df.itertuples()]
+    return _ledger(df, check="idle load balancer", action="delete the load balancer (no traffic)",
+                   action_kind="terminate", savings=df.monthly_cost,
+                   basis="the load balancer's effective cost; no LCU-hours or processed bytes in the month",
+                   effort="low", risk="medium", evidence=evidence)
+
+
+SNAPSHOT = _matches(usage_type=r"SnapshotUsage$", description=r"snapshot data stored")
+
+
+def find_old_snapshots(t: ir.Table, *, month: str, owner_tag: str = "owner", min_age_days: int = 90) -> pd.DataFrame:
+    """EBS snapshots older than ``min_age_days`` (default 90, issue 4's review period).
+
+    Rows: ``x_UsageType`` ending ``SnapshotUsage`` (Standard tier), else "... per GB-Month of snapshot data
+    stored". The bill carries no creation date: ``age_days`` = days from the first charge seen for the
+    snapshot id in every month loaded to the end of ``month``, so it is a lower bound (a snapshot older than
+    the bill's first month looks as old as the bill). ``monthly_savings`` = the snapshot's effective cost in
+    the month (deleting it; incremental snapshots share blocks, so the real saving can be less: risk medium).
+    """
+    if not month:
+        raise ConfigError("a month is needed to age snapshots (their age runs to the end of the month)")
+    df = _usage_parts(t, {"storage": SNAPSHOT}, month=month, owner_tag=owner_tag)
+    df["age_days"] = _age_days(df, t, SNAPSHOT, month) if len(df) else []
+    df = df[df.age_days > min_age_days].rename(columns={"storage_quantity": "gb_months"})
+    evidence = [f"first charged {r.age_days:,.0f} days before the month's end (the bill's lower bound on age); "
+                f"{r.gb_months:,.3f} GB-months" for r in df.itertuples()]
+    return _ledger(df, check="old EBS snapshot", action=f"delete if not needed (older than {min_age_days} days)",
+                   action_kind="terminate", savings=df.monthly_cost,
+                   basis=f"the snapshot's effective cost; first charged more than {min_age_days} days ago",
+                   effort="low", risk="medium", evidence=evidence)
+
+
+INSTANCE_HOURS = _matches(usage_type=r"BoxUsage|SpotUsage|DedicatedUsage", description=r"Instance Hour",
+                          service=r"Elastic Compute Cloud|^Amazon EC2$")
+
+
+def _ec2_instances(t: ir.Table, *, month: str | None, owner_tag: str) -> pd.DataFrame:
+    """EC2 instances with their instance type and operating system (``x_InstanceType`` / ``x_OperatingSystem``
+    when the export has them, else the charge description "... On Demand Linux m5.large Instance Hour")."""
+    df = _usage_parts(t, {"hours": INSTANCE_HOURS}, month=month, owner_tag=owner_tag)
+    if df.empty:
+        return df.assign(instance_type=[], operating_system=[], description=[])
+    u = for_month(t, month)
+    u = u.filter(u.ResourceId.notnull() & INSTANCE_HOURS(u))
+    extra = {"description": one_of(u.ChargeDescription)}
+    for col in ("x_InstanceType", "x_OperatingSystem"):
+        if col in u.columns:
+            extra[col] = one_of(u[col])
+    info = u.group_by([u.BillingCurrency.name("currency"), "ResourceId"]).aggregate(**extra).execute()
+    df = df.merge(info, on=["currency", "ResourceId"], how="left")
+    parsed = df.description.fillna("").str.extract(r"On Demand (.*?) ?([a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+) Instance Hour")
+    itype = parsed[1]
+    if "x_InstanceType" in df.columns:
+        itype = df.x_InstanceType.where(df.x_InstanceType.fillna("") != "", itype)
+    osys = parsed[0]
+    if "x_OperatingSystem" in df.columns:
+        osys = df.x_OperatingSystem.where(df.x_OperatingSystem.fillna("") != "", osys)
+    return df.assign(instance_type=itype, operating_system=osys)
+
+
+def _family_move(df: pd.DataFrame, peers: list, *, check: str, action: str, basis: str) -> pd.DataFrame:
+    keep = [p is not None for p in peers]
+    df, peers = df[keep], [p for p in peers if p is not None]
+    ratio = pd.Series([p.ratio for p in peers], index=df.index, dtype=float)
+    df = df.assign(peer_family=[p.family for p in peers], price_ratio=ratio)
+    evidence = [f"{r.instance_type} ({r.operating_system or 'os n/a'}), {r.hours_quantity:,.1f} h; {p.prices}"
+                for r, p in zip(df.itertuples(), peers, strict=True)]
+    return _ledger(df, check=check, action=action, action_kind="modernize", savings=df.hours_cost * (1 - ratio),
+                   basis=basis, effort="medium", risk="medium", evidence=evidence)
+
+
+def find_previous_generation(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+    """EC2 instances of a previous-generation family (m4, c4, r4, t2) that cost less on the current one.
+
+    ``monthly_savings = instance-hour effective cost * (1 - peer price / family price)``: the list-price ratio
+    of ``catalog.families.CURRENT_GENERATION`` (us-east-1 on-demand Linux, source and date there) applied to the
+    instance's own effective cost, so its discounts carry over. m4.large 0.100 -> m5.large 0.096: 4 %.
+    """
+    df = _ec2_instances(t, month=month, owner_tag=owner_tag)
+    peers = [families.current_generation_peer(i) for i in df.instance_type]
+    return _family_move(df, peers, check="previous generation -> current", action="move to the current generation",
+                        basis="instance-hour effective cost x (1 - current / previous generation list price; "
+                        f"{families.PRICES_SOURCE}, {families.PRICES_AS_OF})")
+
+
+def find_graviton_candidates(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+    """x86 EC2 instances (not Windows) with a Graviton peer that costs less.
+
+    ``monthly_savings = instance-hour effective cost * (1 - Graviton peer price / x86 price)`` with the ratios
+    of ``catalog.families.GRAVITON`` (m5.large 0.096 -> m6g.large 0.077: 19.8 %). Windows does not run on
+    Graviton; the software must build for arm64 (effort and risk medium). Compute Optimizer offers the same
+    move through its CPU architecture preference.
+    """
+    df = _ec2_instances(t, month=month, owner_tag=owner_tag)
+    peers = [families.graviton_peer(i, o) for i, o in zip(df.instance_type, df.operating_system, strict=True)]
+    return _family_move(df, peers, check="x86 -> Graviton", action="move to the Graviton peer (arm64)",
+                        basis="instance-hour effective cost x (1 - Graviton / x86 list price; "
+                        f"{families.PRICES_SOURCE}, {families.PRICES_AS_OF})")
 
 
 def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
