@@ -173,3 +173,38 @@ def test_budgets_flag_owners_whose_forecast_exceeds_budget(tmp_path, con):
         al.parse_budgets("owner,month,amount,currency\nA,2025-13,700,USD\n")
     with pytest.raises(DataError, match="header"):
         al.parse_budgets("team,month,amount\n")
+
+
+def test_cli_allocation_json_csv_and_bad_rules(tmp_path, capsys):
+    import json
+
+    from finops_nb.cli import main
+
+    f = tmp_path / "bill.csv"
+    f.write_text(HEADER + "\n".join([row(600, tags='{"team": "A"}'), row(300, tags='{"team": "B"}'),
+                                     row(100, tags='{"team": "C"}'),
+                                     row(300, service="AWS Support (Business)")]) + "\n")
+    rules = tmp_path / "owners.yaml"
+    rules.write_text("- match: {ServiceName: AWS Support (Business)}\n  owner: shared\n- tag: team\n")
+    budgets = tmp_path / "budgets.csv"
+    budgets.write_text("owner,month,amount,currency\nA,2025-03,700,USD\nB,2025-03,12000,USD\n")
+    args = ["allocation", "--data", str(f), "--month", "2025-03", "--rules", str(rules)]
+    assert main([*args, "--json", "--budgets", str(budgets)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # by hand: 780, 390, 130 (the split)
+    assert {r["owner"]: r["total_cost"] for r in doc["showback"]} == {"A": 780, "B": 390, "C": 130}
+    # by hand, forecast: one day (March 2) of data, as of March 3: direct B 300 + 300/day x 29 days = 9,000,
+    # ratio 30 -> B 390 x 30 = 11,700 <= 12,000; A 780 x 30 = 23,400 > 700
+    assert {r["owner"]: r["forecast_cost"] for r in doc["budgets"]} == {"A": 23400, "B": 11700}
+    assert {r["owner"]: r["over_budget"] for r in doc["budgets"]} == {"A": True, "B": False}
+    out = tmp_path / "showback.csv"
+    assert main([*args, "--method", "fixed", "--percent", "A=50", "--percent", "C=50", "--csv", str(out),
+                 "--owner-dir", str(tmp_path / "owners")]) == 0
+    # by hand: 300 shared, 50 % to A and C -> A 750, B 300, C 250
+    lines = out.read_text().splitlines()
+    assert any(",A,600.00,150.00,750.00," in line for line in lines)
+    assert any(",C,100.00,150.00,250.00," in line for line in lines)
+    assert (tmp_path / "owners" / "B.csv").read_text().splitlines()[1].startswith("2025-03,USD,B,300.00,0.00,300.00")
+    rules.write_text("- colour: blue\n")
+    assert main(args) == 2
+    assert "rule 1" in capsys.readouterr().err
