@@ -134,3 +134,165 @@ def summarize_metrics(samples: pd.DataFrame | None, *, percentiles: tuple[int, .
         row["mem_measured"], row["network_measured"] = not mem.empty, not net.empty
         rows.append(row)
     return pd.DataFrame(rows, columns=cols)
+
+
+HOURS_PER_MONTH = 730  # AWS's monthly hours in its pricing calculator and Compute Optimizer savings
+# Idle: Trusted Advisor "Low Utilization Amazon EC2 Instances" thresholds (daily CPU <= 10 %, network I/O <= 5 MB),
+# https://docs.aws.amazon.com/awssupport/latest/user/cost-optimization-checks.html#low-utilization-amazon-ec2-instances
+# applied to every day of the lookback (Trusted Advisor flags 4 of 14 days; we call Idle only a whole quiet lookback).
+IDLE_CPU_PCT = 10.0
+IDLE_NETWORK_MB_PER_DAY = 5.0
+# families the "across families" option looks at besides the instance's own (those with snapshot prices)
+DEFAULT_TARGET_FAMILIES = ("m5", "m6i", "m7i", "c5", "c6i", "r5", "r6i", "t3", "m6g", "m7g", "c6g", "c7g", "r6g",
+                           "r7g", "t4g")
+RISK_LABELS = ((1, "very low"), (2, "low"), (3, "medium"), (4, "high"), (float("inf"), "very high"))
+
+
+def list_candidate_types(catalog: pd.DataFrame, current_types, *, target_families=None,
+                         graviton: bool = True) -> list[str]:
+    """Instance types worth pricing for these current types: their own family, the target families
+    (``DEFAULT_TARGET_FAMILIES`` when None) and, with ``graviton``, arm64 families of the same class letter."""
+    families = set(target_families if target_families is not None else DEFAULT_TARGET_FAMILIES)
+    current = catalog[catalog.instance_type.isin(list(current_types))]
+    families |= set(current.family)
+    keep = catalog.family.isin(families)
+    if graviton:
+        keep |= (catalog.architecture == "arm64") & catalog.family_class.isin(set(current.family_class))
+    return sorted(catalog[keep & (catalog.gpus == 0)].instance_type) + sorted(set(current.instance_type))
+
+
+def score_risk(usage_p: dict[str, float], usage_max: dict[str, float], capacity: dict[str, float],
+               memory_measured: bool) -> float:
+    """Performance risk of running the measured load on a type, 0 (none) to 5 (very high).
+
+    ``3 x min(1, u)`` where ``u`` is the highest projected utilization at the chosen percentile over the measured
+    dimensions (usage / target capacity, without headroom), ``+1`` when a peak (max) exceeds the target's capacity,
+    ``+1`` when memory was not measured (the target may run out of memory unseen).
+    """
+    u = max(usage_p[k] / capacity[k] for k in usage_p)
+    peak = max(usage_max[k] / capacity[k] for k in usage_max)
+    return round(3 * min(1.0, u) + (1.0 if peak > 1 + 1e-9 else 0.0) + (0.0 if memory_measured else 1.0), 2)
+
+
+def label_risk(score: float) -> str:
+    return next(label for bound, label in RISK_LABELS if score < bound)
+
+
+def _cheapest(cands: pd.DataFrame) -> pd.Series | None:
+    if cands.empty:
+        return None
+    return cands.reset_index(drop=True).sort_values(["on_demand_hourly_usd", "vcpu", "memory_gib",
+                                                    "instance_type"]).iloc[0]
+
+
+def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.DataFrame, *, percentile: int = 99,
+                        headroom_pct: float = 20, graviton: bool = True, target_families=None) -> pd.DataFrame:
+    """One recommendation per EC2 instance: finding, target types per option, monthly savings, risk.
+
+    ``view``: ``list_compute_instances`` rows merged with ``summarize_metrics`` (``cpu_p{percentile}_pct`` ...);
+    ``prices``: on-demand hourly USD per ``instance_type, RegionId`` (``catalog.resolve_on_demand_prices``).
+
+    - Need: ``vcpu_needed = vcpu x cpu_p / 100 x (1 + headroom / 100)``; ``memory_needed_gib = memory_gib x
+      mem_p / 100 x (1 + headroom / 100)`` when memory is measured (else memory is not a constraint and the
+      note says so).
+    - Options, each the cheapest priced type whose vCPU and memory cover the need: **family** (same family),
+      **across** (target families, same architecture, burstable only for a burstable instance), **graviton**
+      (arm64, same class letter: m5 -> m6g/m7g).
+    - Finding: **Idle** when CPU, network measured and on every UTC day the mean CPU <= 10 % and network I/O
+      <= 5 MB (Trusted Advisor's thresholds, see ``IDLE_*``); **Under-provisioned** when the need exceeds the
+      current vCPU or memory; **Over-provisioned** when a cheaper type of the family covers it; else
+      **Optimized**. No CPU data: **No metrics**.
+    - Savings (Compute Optimizer's estimate at the instance's own discount):
+      ``savings = (current on-demand - target on-demand) x 730 x (effective hourly rate / current on-demand)``;
+      an Idle instance saves ``effective hourly rate x 730`` (stopped). Negative for an upsizing.
+    - ``risk_score`` (``score_risk``) of the family target (or the current type when it stays).
+    """
+    p = f"p{percentile}"
+    h = 1 + headroom_pct / 100
+    cat = catalog.set_index("instance_type", drop=False)
+    price = {(r.instance_type, r.RegionId): (r.on_demand_hourly_usd, r.price_source) for r in prices.itertuples()}
+    families = set(target_families if target_families is not None else DEFAULT_TARGET_FAMILIES)
+    rows = []
+    for r in view.itertuples(index=False):
+        itype, region = r.instance_type, r.RegionId
+        out = {"ResourceId": r.ResourceId, "instance_id": r.instance_id, "instance_type": itype,
+               "RegionId": region, "currency": r.currency, "effective_hourly_rate": r.effective_hourly_rate}
+        notes = []
+        cpu_p = getattr(r, f"cpu_{p}_pct", np.nan)
+        if itype not in cat.index:
+            rows.append({**out, "finding": "Unknown type", "note": f"{itype} is not in the instance catalog"})
+            continue
+        cur = cat.loc[itype]
+        od, od_source = price.get((itype, region), (np.nan, "unpriced"))
+        out.update(vcpu=int(cur.vcpu), memory_gib=float(cur.memory_gib), on_demand_hourly_usd=od,
+                   price_source=od_source)
+        if pd.isna(cpu_p):
+            rows.append({**out, "finding": "No metrics", "note": "no CPUUtilization datapoints in the lookback"})
+            continue
+        mem_p = getattr(r, f"mem_{p}_pct", np.nan)
+        measured = bool(getattr(r, "mem_measured", False)) and not pd.isna(mem_p)
+        need_cpu = cur.vcpu * cpu_p / 100 * h
+        need_mem = cur.memory_gib * mem_p / 100 * h if measured else 0.0
+        usage_p = {"vcpu": cur.vcpu * cpu_p / 100}
+        usage_max = {"vcpu": cur.vcpu * r.cpu_max_pct / 100}
+        if measured:
+            usage_p["memory_gib"] = cur.memory_gib * mem_p / 100
+            usage_max["memory_gib"] = cur.memory_gib * r.mem_max_pct / 100
+        else:
+            notes.append("memory not measured (no CWAgent mem_used_percent): CPU-only answer, higher risk")
+        out.update(cpu_pct=cpu_p, mem_pct=mem_p if measured else np.nan, vcpu_needed=round(need_cpu, 4),
+                   memory_needed_gib=round(need_mem, 4) if measured else np.nan, memory_measured=measured)
+        fits = cat[(cat.vcpu >= need_cpu - 1e-9) & (cat.memory_gib >= need_mem - 1e-9) & (cat.gpus == cur.gpus)]
+        fits = fits.assign(on_demand_hourly_usd=[price.get((t, region), (np.nan, ""))[0] for t in fits.instance_type],
+                           price_source=[price.get((t, region), (np.nan, ""))[1] for t in fits.instance_type])
+        fits = fits[fits.on_demand_hourly_usd.notna()]
+        ratio = r.effective_hourly_rate / od if od and not pd.isna(od) else np.nan
+        options = {
+            "family": fits[fits.family == itype.split(".")[0]],
+            "across": fits[fits.family.isin(families | {cur.family}) & (fits.architecture == cur.architecture)
+                           & (~fits.burstable | bool(cur.burstable))],
+            "graviton": (fits[(fits.architecture == "arm64") & (fits.family_class == cur.family_class)]
+                         if graviton else fits.iloc[0:0]),
+        }
+        for name, cands in options.items():
+            best = _cheapest(cands)
+            if best is None:
+                out[f"{name}_type"] = None
+                continue
+            out[f"{name}_type"] = best.instance_type
+            out[f"{name}_hourly_usd"] = best.on_demand_hourly_usd
+            out[f"{name}_price_source"] = best.price_source
+            out[f"{name}_savings_monthly"] = round((od - best.on_demand_hourly_usd) * HOURS_PER_MONTH * ratio, 2)
+        if graviton and out.get("graviton_type"):
+            notes.append("Graviton (arm64) needs software built for arm64")
+        quiet = (bool(getattr(r, "network_measured", False))
+                 and r.cpu_daily_mean_max_pct <= IDLE_CPU_PCT and r.network_mb_per_day_max <= IDLE_NETWORK_MB_PER_DAY)
+        target = out.get("family_type")
+        if quiet:
+            finding = "Idle"
+            out["savings_monthly"] = round(r.effective_hourly_rate * HOURS_PER_MONTH, 2)
+            notes.append(f"every day: CPU <= {IDLE_CPU_PCT:g} % and network <= {IDLE_NETWORK_MB_PER_DAY:g} MB "
+                         "(Trusted Advisor low-utilization thresholds): stop or terminate")
+        elif need_cpu > cur.vcpu + 1e-9 or need_mem > cur.memory_gib + 1e-9:
+            finding = "Under-provisioned"
+        elif target and target != itype and out["family_hourly_usd"] < od:
+            finding = "Over-provisioned"
+        else:
+            finding, target = "Optimized", itype
+        out["finding"], out["recommended_type"] = finding, target if finding != "Idle" else None
+        if finding in ("Over-provisioned", "Under-provisioned"):
+            out["savings_monthly"] = out.get("family_savings_monthly")
+        elif finding == "Optimized":
+            out["savings_monthly"] = 0.0
+        risk_type = target or itype
+        cap = {"vcpu": float(cat.loc[risk_type, "vcpu"]), "memory_gib": float(cat.loc[risk_type, "memory_gib"])}
+        out["risk_score"] = score_risk(usage_p, usage_max, cap, measured)
+        out["risk"] = label_risk(out["risk_score"])
+        out["note"] = "; ".join(notes)
+        rows.append(out)
+    cols = ["ResourceId", "instance_id", "instance_type", "RegionId", "currency", "vcpu", "memory_gib",
+            "on_demand_hourly_usd", "price_source", "effective_hourly_rate", "cpu_pct", "mem_pct", "memory_measured",
+            "vcpu_needed", "memory_needed_gib", "finding", "recommended_type", "savings_monthly", "risk_score",
+            "risk", *(f"{o}_{c}" for o in ("family", "across", "graviton")
+                      for c in ("type", "hourly_usd", "price_source", "savings_monthly")), "note"]
+    return pd.DataFrame(rows).reindex(columns=cols)

@@ -1,0 +1,152 @@
+"""``finops-nb rightsizing``: EC2 rightsizing from the bill, CloudWatch utilization and on-demand prices.
+
+``collect_rightsizing`` does the I/O (bill, CloudWatch, Price List API) around the pure analyses of
+``finops_nb.analyses.rightsizing``; the notebook ``20-rightsizing`` and the command both call it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import boto3
+import pandas as pd
+
+from finops_nb.errors import ConfigError
+
+DEFAULTS = {"lookback": 14, "percentile": 99, "headroom": 20}
+
+
+@dataclass
+class Rightsizing:
+    """Everything behind a recommendation: inputs, metrics, prices, and what could not be read."""
+
+    instances: pd.DataFrame  # list_compute_instances, EC2 instances only
+    samples: pd.DataFrame | None  # fetch_metrics rows, None when CloudWatch was not read
+    stats: pd.DataFrame  # summarize_metrics
+    prices: pd.DataFrame  # resolve_on_demand_prices for current and candidate types
+    recommendations: pd.DataFrame  # recommend_instances
+    metrics_status: str
+    missing_metrics: list[str] = field(default_factory=list)
+    pricing_status: str = ""
+    window: tuple = ()
+
+
+def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int | None = None,
+                        percentile: int = 99, headroom_pct: float = 20, graviton: bool = True,
+                        target_families=None, cloudwatch: str = "auto", pricing: str = "auto",
+                        session: boto3.Session | None = None) -> Rightsizing:
+    """Inventory of ``month`` -> metrics over ``lookback_days`` ending at the month's end -> prices -> recommendations.
+
+    ``cloudwatch`` and ``pricing``: ``auto`` (only when AWS credentials are configured), ``on``, ``off``.
+    """
+    from finops_nb.analyses import rightsizing as rs
+    from finops_nb.analyses.common import month_bounds
+    from finops_nb.catalog.instance_types import load_instance_types, resolve_on_demand_prices
+    from finops_nb.sources.aws import credentials_configured
+    from finops_nb.sources.cloudwatch import lookback_window, read_metrics
+    from finops_nb.sources.ec2 import PriceFetcher
+
+    if not 0 < percentile <= 100:
+        raise ConfigError(f"percentile {percentile} must be between 1 and 100")
+    if headroom_pct < 0:
+        raise ConfigError(f"headroom {headroom_pct} % must not be negative")
+    if pricing not in ("auto", "on", "off"):
+        raise ConfigError(f"pricing mode must be auto, on or off, got {pricing!r}")
+    _, end = month_bounds(month)
+    start, end, period = lookback_window(end.to_pydatetime(), lookback_days, period)
+    inv = rs.list_compute_instances(t, month=month).execute()
+    inv = inv[inv.instance_id.notna()].reset_index(drop=True)
+    for col in ("hours", "effective_cost", "billed_cost"):
+        inv[col] = inv[col].astype(float)
+    ids = sorted(inv.instance_id.unique())
+    samples, status = read_metrics(ids, start, end, period=period, mode=cloudwatch, session=session,
+                                   regions=dict(zip(inv.instance_id, inv.RegionId, strict=True)))
+    pcts = tuple(sorted({50, 95, 99, percentile}))
+    stats = rs.summarize_metrics(samples, percentiles=pcts)
+    missing = [] if samples is not None else ["all CloudWatch metrics"]
+    if samples is not None:
+        from finops_nb.sources.cloudwatch import METRICS
+
+        missing = [f"{METRICS[m][0]} {METRICS[m][1]}" for m in METRICS if not (samples.metric == m).any()]
+    catalog = load_instance_types()
+    bill = rs.list_bill_prices(t, month=month).execute()
+    use_api = pricing == "on" or (pricing == "auto" and credentials_configured())
+    fetch = PriceFetcher(session=session) if use_api else None
+    measured = inv[inv.instance_id.isin(stats.instance_id)]
+    frames = []
+    for region, part in inv.groupby("RegionId"):
+        types = list(part.instance_type.dropna().unique())
+        if region in set(measured.RegionId):
+            types += rs.list_candidate_types(catalog, types, target_families=target_families, graviton=graviton)
+        frames.append(resolve_on_demand_prices(types, region, bill=bill, fetch=fetch))
+    prices = (pd.concat(frames, ignore_index=True) if frames else
+              pd.DataFrame(columns=["instance_type", "RegionId", "on_demand_hourly_usd", "price_source"]))
+    pricing_status = ("Price List API not used (pricing off or no credentials): prices from the bill, else the "
+                      "shipped snapshot" if fetch is None else
+                      f"Price List API could not be read ({fetch.error}): prices from the bill, else the snapshot"
+                      if fetch.error else "Prices from the bill, else the Price List API, else the snapshot")
+    view = inv.merge(stats, on="instance_id", how="left")
+    recs = rs.recommend_instances(view, catalog, prices, percentile=percentile, headroom_pct=headroom_pct,
+                                  graviton=graviton, target_families=target_families)
+    return Rightsizing(inv, samples, stats, prices, recs, status, missing, pricing_status, (start, end, period))
+
+
+COLUMNS = ["instance_id", "instance_type", "RegionId", "currency", "effective_hourly_rate", "on_demand_hourly_usd",
+           "finding", "recommended_type", "savings_monthly",
+           "risk", "risk_score", "family_type", "family_savings_monthly", "across_type", "across_savings_monthly",
+           "graviton_type", "graviton_savings_monthly", "price_source", "note"]
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return json.loads(df.to_json(orient="records", double_precision=10))
+
+
+def cmd_rightsizing(args) -> int:
+    from finops_nb import load_charges
+    from finops_nb.analyses.common import resolve_month
+
+    month = resolve_month(args.month)
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
+    charges = load_charges(args.data, format=args.format)
+    r = collect_rightsizing(charges.table, month, lookback_days=args.lookback, percentile=args.percentile,
+                            headroom_pct=args.headroom, graviton=not args.no_graviton, target_families=families,
+                            cloudwatch=args.cloudwatch, pricing=args.pricing)
+    start, end, period = r.window
+    if args.json:
+        doc = {"billing_period": month, "lookback_days": args.lookback, "window_start": start.isoformat(),
+               "window_end": end.isoformat(), "period_seconds": period, "percentile": args.percentile,
+               "headroom_pct": args.headroom, "metrics_status": r.metrics_status,
+               "missing_metrics": r.missing_metrics, "pricing_status": r.pricing_status,
+               "instances": _records(r.instances[["instance_id", "instance_type", "RegionId", "currency", "hours",
+                                                  "effective_cost", "effective_hourly_rate"]]),
+               "recommendations": _records(r.recommendations)}
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"Rightsizing {month}: {len(r.instances)} EC2 instances; metrics over {args.lookback} days "
+          f"[{start:%Y-%m-%d}, {end:%Y-%m-%d}), p{args.percentile} + {args.headroom:g} % headroom")
+    print(r.metrics_status)
+    if r.missing_metrics:
+        print("Metrics missing: " + ", ".join(r.missing_metrics))
+    print(r.pricing_status)
+    table = r.recommendations.reindex(columns=COLUMNS).dropna(axis=1, how="all")  # no empty option columns
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 60):
+        print(table.to_string(index=False, na_rep="") if not table.empty else "(no EC2 instances)")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("rightsizing", help="EC2 rightsizing: utilization percentiles, targets, savings")
+    p.add_argument("--data", default="sample", help="billing export (file or folder); default: the shipped sample")
+    p.add_argument("--format", default="auto", help="export format (auto, focus, cur)")
+    p.add_argument("--month", required=True, help="billing period YYYY-MM (or 'last')")
+    p.add_argument("--lookback", type=int, default=DEFAULTS["lookback"], choices=(14, 32, 93),
+                   help="days of metrics ending at the month's end (Compute Optimizer's 14, 32 or 93)")
+    p.add_argument("--percentile", type=int, default=DEFAULTS["percentile"], help="utilization percentile sized for")
+    p.add_argument("--headroom", type=float, default=DEFAULTS["headroom"], help="headroom in percent over it")
+    p.add_argument("--families", default="", help="target families for the across-families option, comma-separated")
+    p.add_argument("--no-graviton", action="store_true", help="no Graviton (arm64) option")
+    p.add_argument("--cloudwatch", default="auto", choices=("auto", "on", "off"))
+    p.add_argument("--pricing", default="auto", choices=("auto", "on", "off"), help="use the AWS Price List API")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_rightsizing)
