@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 
 import ibis
 import ipywidgets as w
@@ -136,15 +137,27 @@ def cost_explorer(charges: Charges, **kw) -> w.VBox:
     return CostExplorer(charges, **kw).view
 
 
+def _visitor_query() -> str:
+    """The page's query string (Voila passes it to the kernel as QUERY_STRING).
+
+    In a preheated Voila kernel the data is loaded before anyone visits and QUERY_STRING is not set yet:
+    ``wait_for_request`` waits for the visitor's request, which sets it. Outside preheating (JupyterLab,
+    papermill) it returns at once.
+    """
+    if "QUERY_STRING" not in os.environ:
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+    return os.environ.get("QUERY_STRING", "")
+
+
 def _busiest_month(t: ibis.Table) -> str | None:
-    """The month an app opens on: ``?month=YYYY-MM`` in the page's URL when the data has it (Voila passes
-    the query string to the kernel as QUERY_STRING), else the billing period with the most rows (a stray row
-    of the next month is not the month people mean)."""
-    import os
+    """The month an app opens on: ``?month=YYYY-MM`` in the page's URL when the data has it, else the
+    billing period with the most rows (a stray row of the next month is not the month people mean)."""
     from urllib.parse import parse_qs
 
     df = t.group_by(m=billing_period(t)).aggregate(n=t.count()).order_by([ibis.desc("n"), ibis.desc("m")]).execute()
-    asked = parse_qs(os.environ.get("QUERY_STRING", "")).get("month", [None])[0]
+    asked = parse_qs(_visitor_query()).get("month", [None])[0]
     if asked in set(df.m):
         return asked
     return None if df.empty else str(df.m.iloc[0])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import free_port
+from conftest import ROOT, free_port
 from playwright.sync_api import expect, sync_playwright
 
 from finops_nb.app import apps_dir, voila_command
@@ -30,6 +30,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 STARTUP_TIMEOUT = 60  # seconds for Voila to answer HTTP
 KERNEL_TIMEOUT = 90_000  # ms for the kernel to start and run the notebook (about 10 s on a quiet machine)
 UPDATE_TIMEOUT = 30_000  # ms for a widget change to round-trip through the kernel
+# one screenshot per app after its main widget change, kept for people to look at (build/ is not committed)
+SCREENSHOTS = Path(os.environ.get("FINOPS_SCREENSHOTS") or ROOT / "build" / "screenshots")
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 class VoilaServer:
@@ -171,9 +178,23 @@ def test_cost_explorer_renders_and_filters_by_provider(browser, voila):  # brows
         expect(table).to_contain_text("Virtual Machines", timeout=UPDATE_TIMEOUT)
         expect(table).not_to_contain_text("Amazon Elastic Compute Cloud", timeout=UPDATE_TIMEOUT)
         expect(page.locator(".widget-html svg").first).to_be_visible()
+        screenshot(page, "cost-explorer")
         assert page_errors == [], page_errors
     finally:
         page.close()
+
+
+def test_every_app_has_a_preheated_kernel(voila):
+    """notebooks/apps/voila.json preheats one kernel per app: it loads the data before anyone visits and waits
+    for the visitor's request (widgets._visitor_query) to read the query string."""
+    apps = sorted(p.name for p in apps_dir().glob("*.ipynb"))
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        filled = set(re.findall(r"Kernel pool of (\S+\.ipynb) is filled", voila.log_tail(200_000)))
+        if filled >= set(apps) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert sorted(filled) == apps, voila.log_tail()
 
 
 @pytest.mark.parametrize("path", [
@@ -220,7 +241,7 @@ def labelled(page, kind: str, label: str):
             .filter(has=page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$"))))
 
 
-def test_savings_ledger_filters_and_exports(browser, voila, tmp_path):
+def test_savings_ledger_filters_and_exports(browser, voila):
     page, errors = open_app(browser, voila, "savings-ledger.ipynb", "table.ledger-table")
     try:
         table = page.locator("table.ledger-table")
@@ -229,13 +250,13 @@ def test_savings_ledger_filters_and_exports(browser, voila, tmp_path):
         labelled(page, "dropdown", "Check").locator("select").select_option(label="EBS gp2 -> gp3")
         expect(table).to_contain_text("EBS gp2 -> gp3", timeout=UPDATE_TIMEOUT)
         expect(table).not_to_contain_text("low-cost, high-count resources", timeout=UPDATE_TIMEOUT)
-        page.screenshot(path=str(tmp_path / "savings-ledger.png"), full_page=True)
+        screenshot(page, "savings-ledger")
         assert errors == [], errors
     finally:
         page.close()
 
 
-def test_commitment_simulator_recomputes_on_a_new_commitment(browser, voila, tmp_path):
+def test_commitment_simulator_recomputes_on_a_new_commitment(browser, voila):
     page, errors = open_app(browser, voila, "commitment-simulator.ipynb", "table.sim-stats")
     try:
         stats = page.locator("table.sim-stats")
@@ -246,7 +267,7 @@ def test_commitment_simulator_recomputes_on_a_new_commitment(browser, voila, tmp
         expect(stats).to_contain_text("0.0500 USD/h", timeout=UPDATE_TIMEOUT)
         expect(stats).to_contain_text("-33.7247 USD", timeout=UPDATE_TIMEOUT)  # 0.05 * 720 h - covered 2.27
         expect(page.locator(".widget-html svg").first).to_be_visible()
-        page.screenshot(path=str(tmp_path / "commitment-simulator.png"), full_page=True)
+        screenshot(page, "commitment-simulator")
         assert errors == [], errors
     finally:
         page.close()
