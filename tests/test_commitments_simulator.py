@@ -127,3 +127,17 @@ def test_expiring_commitments_become_on_demand(tmp_path, con):
     assert after60.loc[hour, "eligible_after_expiry"] == 14 and after60.eligible_after_expiry.sum() == 14
     none = hourly_spend_after_expiry(t, month="2025-03", within_days=7)
     assert none.eligible_after_expiry.sum() == 5
+
+
+def test_expiring_netted_over_a_lookback(tmp_path, con):
+    from test_commitments_state import HEAD, H
+
+    f = tmp_path / "cur.csv"
+    f.write_text(HEAD + H.format(acct="A") + ",SavingsPlanCoveredUsage,AmazonEC2,6.00,USD,Hrs,6.00,m5.large,"
+                 "sp-1,4.00,,,2025-04-20T00:00:00Z,,,\n")
+    # 7-day window [2025-03-25, 2025-04-01) misses the 2025-03-04 hour; 30 days [03-02, 04-01) holds it
+    t = load_charges(f, con=con).table
+    seven = hourly_spend_after_expiry(t, month="2025-03", within_days=30, lookback_days=7)
+    thirty = hourly_spend_after_expiry(t, month="2025-03", within_days=30, lookback_days=30)
+    assert len(seven) == 168 and seven.eligible_after_expiry.sum() == 0
+    assert len(thirty) == 720 and thirty.eligible_after_expiry.sum() == 6

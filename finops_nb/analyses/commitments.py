@@ -439,32 +439,38 @@ def compare_terms(hourly_spend: Sequence[float] | pd.Series, *, plan: str = "com
     return pd.DataFrame(out)
 
 
-def hourly_spend_after_expiry(t: ir.Table, *, month: str, within_days: int = 90,
-                              currency: str | None = None) -> pd.DataFrame:
-    """Hourly eligible spend of ``month`` as it will be once the commitments expiring within ``within_days``
-    of the month end are gone: the usage they cover today becomes on-demand.
+def hourly_spend_after_expiry(t: ir.Table, *, month: str, within_days: int = 90, currency: str | None = None,
+                              lookback_days: int | None = None) -> pd.DataFrame:
+    """Hourly eligible spend of ``month`` (or of the lookback window ending at its end, ``lookback_days``) as it
+    will be once the commitments expiring within ``within_days`` of the month end are gone: the usage they
+    cover today becomes on-demand.
 
     ``eligible_after_expiry_h = eligible_cost_h + expiring_covered_h``, with ``expiring_covered_h`` the
     ``covered_on_demand_cost`` of the Used Compute usage rows of those commitments (spread over their hours).
     Commitments that stay are netted out already: usage they cover is not in ``eligible_cost``.
     """
-    start, end = month_bounds(month)
-    base = hourly_eligible_spend(t, month=month, currency=currency)
+    if lookback_days is None:
+        start, end = month_bounds(month)
+        base = hourly_eligible_spend(t, month=month, currency=currency)
+    else:
+        start, end = lookback_window(month, lookback_days)
+        base = hourly_eligible_spend_lookback(t, month=month, lookback_days=lookback_days, currency=currency)
     ids = list(expiring_commitments(summarize_commitments(t, month=month), within_days=within_days)
                .CommitmentDiscountId)
     out = base.assign(expiring_covered_cost=0.0)
     if ids:
-        m = for_month(t, month)
+        m = for_month(t, month) if lookback_days is None else _in_window(t, start, end)
         m = m.filter(m.CommitmentDiscountId.isin(ids) & (m.ChargeCategory == "Usage")
                      & (m.CommitmentDiscountStatus == "Used") & (m.ServiceCategory == "Compute"))
         if currency:
             m = m.filter(m.BillingCurrency == currency)
         spans = (m.group_by([m.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
                  .aggregate(cost=covered_on_demand_cost(m).sum()).execute())
-        extra = _spread_over_hours(spans, start, end, currency).dropna(subset=["currency"])
-        out = base.dropna(subset=["currency"]).merge(extra.rename(columns={"eligible_cost": "expiring_covered_cost"}),
-                         on=["hour", "currency"], how="outer")
-        out = out.fillna({"eligible_cost": 0.0, "expiring_covered_cost": 0.0})
+        extra = (_spread_over_hours(spans, start, end, currency).dropna(subset=["currency"])
+                 .rename(columns={"eligible_cost": "expiring_covered_cost"}))
+        if len(extra):
+            out = (base.dropna(subset=["currency"]).merge(extra, on=["hour", "currency"], how="outer")
+                   .fillna({"eligible_cost": 0.0, "expiring_covered_cost": 0.0}))
     out["eligible_after_expiry"] = out.eligible_cost + out.expiring_covered_cost
     return out
 
