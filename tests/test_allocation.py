@@ -208,3 +208,11 @@ def test_cli_allocation_json_csv_and_bad_rules(tmp_path, capsys):
     rules.write_text("- colour: blue\n")
     assert main(args) == 2
     assert "rule 1" in capsys.readouterr().err
+
+
+def test_default_rules_share_services_then_use_the_tag(tmp_path, con):
+    t = table(tmp_path, [row(4, service="AWS Support (Business)"), row(6, tags='{"Team": "web"}'), row(1)], con)
+    rules = al.default_rules("team", shared_services=["AWS Support (Business)"], accounts={"111": "platform"})
+    got = al.allocate_owners(t, rules).execute().groupby(["owner", "allocation_rule"]).EffectiveCost.sum()
+    # by hand: support 4 -> shared; tagged 6 -> web; the untagged 1 in account 111 -> platform
+    assert got.to_dict() == {("platform", "account"): 1, ("shared", "shared services"): 4, ("web", "tag:team"): 6}

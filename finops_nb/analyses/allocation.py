@@ -89,6 +89,18 @@ def check_rules(rules, *, source: str = "rules") -> list[dict]:
     return out
 
 
+def default_rules(owner_tag: str, *, shared_services: Sequence[str] = (),
+                  accounts: Mapping[str, str] | None = None) -> list[dict]:
+    """The usual start: ``shared_services`` are shared, then the ``owner_tag`` tag, then an account table."""
+    rules: list[dict] = []
+    if shared_services:
+        rules.append({"match": {"ServiceName": list(shared_services)}, "owner": SHARED, "name": "shared services"})
+    rules.append({"tag": owner_tag})
+    if accounts:
+        rules.append({"account": dict(accounts)})
+    return rules
+
+
 def rule_name(rule: Mapping) -> str:
     if rule.get("name"):
         return str(rule["name"])
