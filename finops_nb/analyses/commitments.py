@@ -250,7 +250,8 @@ def summarize_commitments(t: ir.Table, *, month: str) -> pd.DataFrame:
     out["hourly_commitment"] = [float(c) / h if h and h > 0 else np.nan
                                 for c, h in zip(out.committed_cost, hours, strict=True)]
     term_end = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
-    source = pd.Series("not available (FOCUS has no commitment end column)", index=out.index)
+    source = pd.Series("not available (FOCUS has no end column; CUR savings_plan_end_time / "
+                       "reservation_end_time empty or absent)", index=out.index)
     for c in ends:
         got = pd.to_datetime(out[c], utc=True, errors="coerce")
         source = source.where(got.isna() | term_end.notna(), c)
