@@ -120,3 +120,120 @@ def test_family_catalog_lookups():
     assert families.graviton_peer("c5.2xlarge", "Linux").family == "c6g"
     assert families.graviton_peer("c5.2xlarge", "Windows") is None and families.graviton_peer("c5.large", None) is None
     assert families.current_generation_peer("t2.micro").ratio == pytest.approx(0.0832 / 0.0928)
+
+
+S3 = "Amazon Simple Storage Service"
+
+
+def test_s3_standard_storage_priced_on_an_assumed_cold_share(tmp_path, con):
+    t = table(tmp_path, con, [
+        row("bucket-a", usage_type="USE1-TimedStorage-ByteHrs", qty=1000, unit="GB-Mo", cost=23, service=S3),
+        row("bucket-b", usage_type="USE1-TimedStorage-SIA-ByteHrs", qty=1000, unit="GB-Mo", cost=12.5, service=S3),
+        row("bucket-c", desc="$0.023 per GB - first 50 TB / month of storage used", qty=100, unit="GB-Mo",
+            cost=2.3, service=S3),
+    ])
+    led = by_id(sv.find_s3_standard_storage(t, month="2025-03"))
+    # by hand: half the bytes cold, (0.023 - 0.0125) x 1000 GB x 0.5 = 5.25; bucket-c 0.525; Standard-IA left out
+    assert sorted(led.index) == ["bucket-a", "bucket-c"]
+    assert led.monthly_savings["bucket-a"] == pytest.approx(5.25)
+    assert led.monthly_savings["bucket-c"] == pytest.approx(0.525)
+    every = by_id(sv.find_s3_standard_storage(t, month="2025-03", cold_share=1.0, min_gb_months=500))
+    assert list(every.index) == ["bucket-a"] and every.monthly_savings["bucket-a"] == pytest.approx(10.5)
+    with pytest.raises(Exception, match="cold_share"):
+        sv.find_s3_standard_storage(t, month="2025-03", cold_share=2)
+
+
+RDS = "Amazon Relational Database Service"
+
+
+def test_databases_on_demand_for_over_90_days_priced_at_the_bills_reserved_discount(tmp_path, con):
+    t = table(tmp_path, con, [
+        row("db-old", usage_type="USE1-InstanceUsage:db.m5.large", qty=744, cost=1, service=RDS, start="2024-12-01",
+            end="2025-01-01", period="2024-12-01"),
+        row("db-old", usage_type="USE1-InstanceUsage:db.m5.large", qty=744, cost=127.224, service=RDS),
+        row("db-new", usage_type="USE1-InstanceUsage:db.m5.large", qty=744, cost=127.224, service=RDS,
+            start="2025-02-15", end="2025-03-01", period="2025-02-01"),
+        row("db-new", usage_type="USE1-InstanceUsage:db.m5.large", qty=744, cost=127.224, service=RDS),
+        # a reserved instance: effective 65 of list 100 -> the bill's own RDS reserved discount is 35 %
+        row("db-ri", usage_type="USE1-HeavyUsage:db.m5.large", desc="db.m5.large reserved instance hour", qty=744,
+            cost=65, listed=100, service=RDS, pricing="Committed", commitment="ri-1"),
+        row("cache-old", desc="$0.156 per On-Demand cache.m5.large node hour", qty=744, cost=116.064,
+            service="Amazon ElastiCache", start="2024-11-01", period="2024-11-01", end="2024-12-01"),
+        row("cache-old", desc="$0.156 per On-Demand cache.m5.large node hour", qty=744, cost=116.064,
+            service="Amazon ElastiCache"),
+    ])
+    led = by_id(sv.find_on_demand_databases(t, month="2025-03"))
+    # db-old: first seen 2024-12-01, 121 days before 2025-04-01; 127.224 x 0.35 = 44.5284
+    # db-new: 45 days: left out; cache-old: 151 days, no reserved ElastiCache in the bill, default 0 -> listed at 0
+    assert sorted(led.index) == ["cache-old", "db-old"]
+    assert led.monthly_savings["db-old"] == pytest.approx(44.5284)
+    assert led.age_days["db-old"] == pytest.approx(121)
+    assert led.monthly_savings["cache-old"] == pytest.approx(0.0)
+    priced = by_id(sv.find_on_demand_databases(t, month="2025-03", reserved_discount=0.3))
+    assert priced.monthly_savings["cache-old"] == pytest.approx(116.064 * 0.3)
+    assert priced.monthly_savings["db-old"] == pytest.approx(44.5284)  # the bill's own rate wins
+
+
+def test_spot_candidates_are_tagged_fleet_instances(tmp_path, con):
+    asg = '"{""aws:autoscaling:groupName"": ""web""}"'
+    t = table(tmp_path, con, [
+        row("i-asg", desc="$0.096 per On Demand Linux m5.large Instance Hour", qty=100, cost=9.6, tags=asg),
+        row("i-plain", desc="$0.096 per On Demand Linux m5.large Instance Hour", qty=100, cost=9.6),
+        # a Spot instance: effective 2.88 of list 9.60 -> the bill's own Spot discount is 70 %
+        row("i-spot", usage_type="USE1-SpotUsage:m5.large", qty=100, cost=2.88, listed=9.6, pricing="Dynamic"),
+    ])
+    led = by_id(sv.find_spot_candidates(t, month="2025-03"))
+    # by hand: 9.60 x 0.70 = 6.72
+    assert list(led.index) == ["i-asg"] and led.monthly_savings["i-asg"] == pytest.approx(6.72)
+    assert led.action_kind["i-asg"] == "pricing" and "heuristic" in led.check["i-asg"]
+
+
+def test_spot_candidates_without_spot_in_the_bill_use_the_parameter(tmp_path, con):
+    eks = '"{""eks:cluster-name"": ""prod""}"'
+    t = table(tmp_path, con, [row("i-eks", desc="$0.096 per On Demand Linux m5.large Instance Hour", qty=100,
+                                  cost=9.6, tags=eks)])
+    assert sv.find_spot_candidates(t, month="2025-03").monthly_savings.iloc[0] == pytest.approx(0.0)
+    assert sv.find_spot_candidates(t, month="2025-03", spot_discount=0.6).monthly_savings.iloc[0] == pytest.approx(5.76)
+
+
+CW = "AmazonCloudWatch"
+
+
+def test_log_storage_growing_past_the_retention(tmp_path, con):
+    def logs(rid, first, gb_before, gb_now):
+        return [row(rid, usage_type="USE1-TimedStorage-ByteHrs", qty=1, unit="GB-Mo", cost=0.03, service=CW,
+                    start=first, end=first[:8] + "28", period=first[:8] + "01"),
+                row(rid, desc="$0.03 per GB-mo of log storage - US East", qty=gb_before, unit="GB-Mo",
+                    cost=gb_before * 0.03, service=CW, start="2025-02-01", end="2025-03-01", period="2025-02-01"),
+                row(rid, desc="$0.03 per GB-mo of log storage - US East", qty=gb_now, unit="GB-Mo",
+                    cost=gb_now * 0.03, service=CW)]
+    t = table(tmp_path, con, logs("grow", "2024-01-01", 40, 44) + logs("flat", "2024-01-01", 40, 40)
+              + logs("young", "2024-12-01", 10, 20))
+    led = by_id(sv.find_log_storage_without_retention(t, month="2025-03"))
+    # grow: 456 days old at 2025-04-01, 40 -> 44 GB-months; 1.32 x (1 - 365 / 456) = 0.26342
+    # flat: not growing (a retention holds it); young: 121 days < 365
+    assert list(led.index) == ["grow"]
+    assert led.age_days["grow"] == pytest.approx(456)
+    assert led.monthly_savings["grow"] == pytest.approx(1.32 * (1 - 365 / 456))
+    assert sorted(sv.find_log_storage_without_retention(t, month="2025-03", retention_days=90).ResourceId) == [
+        "grow", "young"]
+    assert sv.find_log_storage_without_retention(t, month="2025-02").empty  # no January 2025 loaded
+
+
+def test_previous_month():
+    assert sv.previous_month("2025-01") == "2024-12" and sv.previous_month("2025-03") == "2025-02"
+
+
+def test_build_ledger_counts_graviton_then_spot_in_sequence(tmp_path, con):
+    asg = '"{""aws:autoscaling:groupName"": ""web"", ""owner"": ""team-web""}"'
+    t = table(tmp_path, con, [
+        row("i-asg", desc="$0.096 per On Demand Linux m5.large Instance Hour", qty=100, cost=9.6, tags=asg),
+        row("i-spot", usage_type="USE1-SpotUsage:m5.large", qty=100, cost=2.88, listed=9.6, pricing="Dynamic"),
+    ])
+    led = sv.build_ledger(t, month="2025-03", discount=0.28, discount_source="test")
+    assert sorted(led.check) == ["Spot candidate (heuristic)", "x86 -> Graviton"]
+    s = sv.summarize_ledger(led).set_index("check").loc["all checks (each resource once)"]
+    # by hand: Graviton 9.60 - 7.70 = 1.90 (modernize) then Spot 70 % of what is left: 6.72 x 7.70 / 9.60 = 5.39;
+    # once 7.29, naive 1.90 + 6.72 = 8.62
+    assert s.monthly_savings == pytest.approx(7.29) and s.naive_monthly_savings == pytest.approx(8.62)
+    assert set(led.owner) == {"team-web"}

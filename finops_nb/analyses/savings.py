@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from finops_nb.analyses.commitments import hourly_eligible_spend, optimal_commitment
-from finops_nb.analyses.common import billing_period, for_month, month_bounds, one_of, tag_value, zero_of
+from finops_nb.analyses.common import billing_period, check_month, for_month, month_bounds, one_of, tag_value, zero_of
 from finops_nb.catalog import ebs, families
 from finops_nb.errors import ConfigError
 
@@ -345,7 +345,7 @@ def _ec2_instances(t: ir.Table, *, month: str | None, owner_tag: str) -> pd.Data
 
 
 def _family_move(df: pd.DataFrame, peers: list, *, check: str, action: str, basis: str) -> pd.DataFrame:
-    keep = [p is not None for p in peers]
+    keep = pd.Series([p is not None for p in peers], index=df.index, dtype=bool)
     df, peers = df[keep], [p for p in peers if p is not None]
     ratio = pd.Series([p.ratio for p in peers], index=df.index, dtype=float)
     df = df.assign(peer_family=[p.family for p in peers], price_ratio=ratio)
@@ -384,16 +384,178 @@ def find_graviton_candidates(t: ir.Table, *, month: str | None = None, owner_tag
                         f"{families.PRICES_SOURCE}, {families.PRICES_AS_OF})")
 
 
+# S3 us-east-1 list prices per GB-month, first 50 TB (https://aws.amazon.com/s3/pricing/, transcribed 2026-12-03):
+# Standard 0.023; Intelligent-Tiering Frequent Access 0.023, Infrequent Access tier 0.0125 (objects not read for
+# 30 consecutive days move there by themselves), monitoring 0.0025 per 1,000 objects over 128 KB a month.
+S3_STANDARD_GB_MONTH = 0.023
+S3_IT_INFREQUENT_GB_MONTH = 0.0125
+S3_STANDARD = _matches(usage_type=r"(^|-)TimedStorage-ByteHrs$",
+                       description=r"TB / month of storage used$|storage used / month over",
+                       service=r"Simple Storage Service|^Amazon S3$")
+
+
+def find_s3_standard_storage(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                             cold_share: float = 0.5, min_gb_months: float = 0.0) -> pd.DataFrame:
+    """S3 Standard storage per bucket that would cost less in Intelligent-Tiering.
+
+    Rows: S3 ``x_UsageType`` ``TimedStorage-ByteHrs`` (Standard only; other classes have their own usage types),
+    else "... per GB - first 50 TB / month of storage used". Assumption, stated and a parameter: ``cold_share``
+    of the bytes (default 0.5: ours, not AWS's; S3 Storage Class Analysis or Storage Lens can measure it) go 30
+    days unread and move to the Infrequent Access tier. ``monthly_savings = standard storage effective cost *
+    cold_share * (1 - 0.0125 / 0.023)``; the monitoring fee (0.0025 per 1,000 objects) is not subtracted: the bill
+    does not count objects, so risk is medium for buckets of many small objects. Buckets under ``min_gb_months``
+    are left out.
+    """
+    if not 0 <= cold_share <= 1:
+        raise ConfigError(f"cold_share {cold_share} must be between 0 and 1 (the share of bytes unread for 30 days)")
+    df = _usage_parts(t, {"standard": S3_STANDARD}, month=month, owner_tag=owner_tag)
+    df = df[df.standard_quantity >= min_gb_months].rename(columns={"standard_quantity": "gb_months"})
+    share = cold_share * (1 - S3_IT_INFREQUENT_GB_MONTH / S3_STANDARD_GB_MONTH)
+    evidence = [f"{r.gb_months:,.3f} GB-months of Standard storage" for r in df.itertuples()]
+    return _ledger(df, check="S3 Standard -> Intelligent-Tiering", action="move to S3 Intelligent-Tiering "
+                   "(lifecycle rule)", action_kind="modernize", savings=df.standard_cost * share,
+                   basis=f"Standard storage effective cost x {cold_share:g} assumed cold x (1 - 0.0125 / 0.023 "
+                   "us-east-1 list, aws.amazon.com/s3/pricing); monitoring fee not subtracted",
+                   effort="low", risk="medium", evidence=evidence)
+
+
+DATABASE_SERVICES = r"Relational Database Service|^Amazon RDS$|ElastiCache|OpenSearch|Elasticsearch|Redshift"
+DATABASE_HOURS = _matches(usage_type=r"InstanceUsage|Multi-AZUsage|NodeUsage|ESInstance|Node:",
+                          description=r"instance hour|node hour|node-hour|instance-hour", service=DATABASE_SERVICES)
+
+
+def _observed_rate_discount(t: ir.Table, covered: ir.BooleanValue, by: str = "ServiceName") -> dict:
+    """Per ``by`` value: ``1 - sum(EffectiveCost) / sum(ListCost)`` of the Usage rows ``covered`` with a list cost
+    (the bill's own discount for that kind of purchase, e.g. reserved database hours)."""
+    c = t.filter((t.ChargeCategory == "Usage") & covered & (t.ListCost > 0))
+    df = c.group_by(by).aggregate(effective=c.EffectiveCost.sum(), listed=c.ListCost.sum()).execute()
+    return {k: 1 - float(e) / float(v) for k, e, v in zip(df[by], df.effective, df.listed, strict=True)}
+
+
+def find_on_demand_databases(t: ir.Table, *, month: str, owner_tag: str = "owner", min_days: int = 90,
+                             reserved_discount: float = 0.0) -> pd.DataFrame:
+    """Database instances and nodes (RDS, ElastiCache, OpenSearch, Redshift) on on-demand rates for over
+    ``min_days`` (default 90, issue 4: steady enough to reserve).
+
+    Rows: instance/node hours (``InstanceUsage``, ``NodeUsage``, ``ESInstance``, ``Node:`` usage types or "...
+    instance hour" descriptions) with ``PricingCategory`` Standard and no commitment. ``age_days``: from the
+    first such charge seen in every month loaded to the end of ``month`` (a lower bound). Cost Explorer's
+    reservation recommendations look back 7, 30 or 60 days
+    (https://docs.aws.amazon.com/cost-management/latest/userguide/ri-recommendations.html); 90 days is stricter.
+    ``monthly_savings = on-demand effective cost * d``: ``d`` the bill's own reserved discount for the service
+    (``1 - effective / list`` of its reserved hours) when it has some, else ``reserved_discount`` (default 0:
+    listed with their cost, not priced; pass your 1-year reservation discount to price them).
+    """
+    if not month:
+        raise ConfigError("a month is needed to age on-demand databases")
+
+    def on_demand(t: ir.Table) -> ir.BooleanValue:
+        return (DATABASE_HOURS(t) & (t.PricingCategory.fill_null("Standard") == "Standard")
+                & t.CommitmentDiscountId.isnull())
+
+    df = _usage_parts(t, {"on_demand": on_demand}, month=month, owner_tag=owner_tag)
+    df["age_days"] = _age_days(df, t, on_demand, month) if len(df) else []
+    df = df[df.age_days > min_days].rename(columns={"on_demand_quantity": "hours"})
+    observed = _observed_rate_discount(t, DATABASE_HOURS(t) & t.CommitmentDiscountId.notnull())
+    rate = df.ServiceName.map(lambda s: observed.get(s, reserved_discount)).astype(float)
+    source = df.ServiceName.map(lambda s: "the bill's reserved hours" if s in observed else "parameter")
+    df = df.assign(reserved_discount=rate)
+    evidence = [f"{r.hours:,.0f} on-demand hours this month, first seen {r.age_days:,.0f} days before its end; "
+                f"discount {r.reserved_discount:.0%} ({src})" for r, src in zip(df.itertuples(), source, strict=True)]
+    return _ledger(df, check="database on on-demand rates", action="buy a reservation (1 year) for this instance",
+                   action_kind="pricing", savings=df.on_demand_cost * rate,
+                   basis=f"on-demand effective cost x reserved discount (the bill's own, else "
+                   f"{reserved_discount:.0%}); on demand for over {min_days} days",
+                   effort="low", risk="low", evidence=evidence)
+
+
+SPOT_TAGS = (r"(?i)^aws:autoscaling:groupName$|^(aws:)?eks:(cluster|nodegroup)-name$|^kubernetes\.io/cluster/"
+             r"|^aws:ecs:|^aws:elasticmapreduce:|^aws:batch:|^karpenter\.sh/")
+
+
+def find_spot_candidates(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                         spot_discount: float = 0.0) -> pd.DataFrame:
+    """HEURISTIC: on-demand EC2 instances that belong to a fleet able to use Spot (Auto Scaling, EKS, ECS, EMR,
+    Batch, Karpenter, by their AWS-generated tags ``SPOT_TAGS``, present only when those cost allocation tags
+    are activated). A tag says the instance is replaceable, not that its workload tolerates interruption:
+    effort medium, risk high.
+
+    ``monthly_savings = on-demand instance-hour effective cost * d``: ``d`` the bill's own Spot discount
+    (``1 - effective / list`` of its Spot hours, ``PricingCategory`` Dynamic) when it has some, else
+    ``spot_discount`` (default 0: listed, not priced; AWS quotes "up to 90 %" off on demand,
+    https://aws.amazon.com/ec2/spot/pricing/, per instance type in the Spot Instance Advisor).
+    """
+    def fleet_on_demand(t: ir.Table) -> ir.BooleanValue:
+        tagged = t.Tags.keys().filter(lambda k: k.re_search(SPOT_TAGS)).length() > 0
+        return (INSTANCE_HOURS(t) & tagged.fill_null(False) & t.CommitmentDiscountId.isnull()
+                & (t.PricingCategory.fill_null("Standard") == "Standard"))
+
+    df = _usage_parts(t, {"on_demand": fleet_on_demand}, month=month, owner_tag=owner_tag)
+    observed = _observed_rate_discount(for_month(t, month), INSTANCE_HOURS(t) & (t.PricingCategory == "Dynamic"),
+                                       by="BillingCurrency")
+    rate = df.currency.map(lambda c: observed.get(c, spot_discount)).astype(float)
+    df = df.assign(spot_discount=rate).rename(columns={"on_demand_quantity": "hours"})
+    evidence = [f"{r.hours:,.1f} on-demand hours in an Auto Scaling / container / EMR / Batch fleet; Spot discount "
+                f"{r.spot_discount:.0%}" for r in df.itertuples()]
+    return _ledger(df, check="Spot candidate (heuristic)", action="run on Spot (fleet tagged replaceable)",
+                   action_kind="pricing", savings=df.on_demand_cost * rate,
+                   basis=f"heuristic: on-demand effective cost x Spot discount (the bill's own, else "
+                   f"{spot_discount:.0%})", effort="medium", risk="high", evidence=evidence)
+
+
+LOG_STORAGE = _matches(usage_type=r"TimedStorage-ByteHrs", description=r"of log storage",
+                       service=r"CloudWatch")
+
+
+def find_log_storage_without_retention(t: ir.Table, *, month: str, owner_tag: str = "owner",
+                                       retention_days: int = 365) -> pd.DataFrame:
+    """CloudWatch Logs storage still growing after ``retention_days`` (default 365: AWS Security Hub control
+    CloudWatch.16 asks log groups to keep at least a year, https://docs.aws.amazon.com/securityhub/latest/
+    userguide/cloudwatch-controls.html; CloudWatch Logs keeps data forever unless a retention is set).
+
+    Rows: ``TimedStorage-ByteHrs`` of CloudWatch ("... per GB-mo of log storage"). A log group is flagged when
+    the bill first charged it more than ``retention_days`` before the end of ``month`` (``age_days``) and its
+    GB-months grew from the previous month (a group with a retention stops growing once it is that old).
+    Assuming steady ingestion since it was first seen, a retention of R days keeps R / age of the data:
+    ``monthly_savings = storage effective cost * (1 - retention_days / age_days)``. Needs the previous month
+    loaded; without it nothing is flagged.
+    """
+    if not month:
+        raise ConfigError("a month is needed to compare log storage with the previous month")
+    df = _usage_parts(t, {"storage": LOG_STORAGE}, month=month, owner_tag=owner_tag)
+    before = _usage_parts(t, {"storage": LOG_STORAGE}, month=previous_month(month), owner_tag=owner_tag)
+    df = df.merge(before[["currency", "ResourceId", "storage_quantity"]].rename(
+        columns={"storage_quantity": "gb_months_before"}), on=["currency", "ResourceId"], how="inner")
+    df["age_days"] = _age_days(df, t, LOG_STORAGE, month) if len(df) else []
+    df = df.rename(columns={"storage_quantity": "gb_months"})
+    df = df[(df.age_days > retention_days) & (df.gb_months > df.gb_months_before)]
+    kept = retention_days / df.age_days
+    evidence = [f"{r.gb_months_before:,.3f} -> {r.gb_months:,.3f} GB-months; first charged {r.age_days:,.0f} days "
+                "before the month's end" for r in df.itertuples()]
+    return _ledger(df, check="log storage without retention", action=f"set a {retention_days}-day retention",
+                   action_kind="rightsize", savings=df.storage_cost * (1 - kept),
+                   basis=f"log storage effective cost x (1 - {retention_days} / age in days), steady ingestion "
+                   "assumed", effort="low", risk="low", evidence=evidence)
+
+
+def previous_month(month: str) -> str:
+    """``2025-03`` -> ``2025-02``; ``2025-01`` -> ``2024-12``."""
+    y, m = map(int, check_month(month).split("-"))
+    return f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
+
+
 def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
                          max_cost: float = 1.0, min_resources: int = 10) -> pd.DataFrame:
     """Many cheap resources of one service in one sub-account: a sign of forgotten clean-up.
 
     A group (ServiceName, SubAccountId) is flagged when it holds at least ``min_resources`` resources whose
-    monthly effective cost is each below ``max_cost``. ``monthly_savings = monthly_cost`` of each such
-    resource: the upper bound if it is deleted; someone must confirm it is unused.
+    monthly effective cost is each in ``[0, max_cost)`` (a negative cost is a credit: deleting saves nothing).
+    ``monthly_savings = monthly_cost`` of each such resource: the upper bound if it is deleted; someone must
+    confirm it is unused.
     """
     df = _per_resource(for_month(t, month).filter(lambda r: r.ChargeCategory == "Usage"), owner_tag).execute()
-    df = df[(df.ResourceId != NO_RESOURCE) & (df.monthly_cost.astype(float) < max_cost)]
+    cost = df.monthly_cost.astype(float)
+    df = df[(df.ResourceId != NO_RESOURCE) & (cost >= 0) & (cost < max_cost)]
     sizes = df.groupby(["currency", "ServiceName", "SubAccountId"], dropna=False).ResourceId.transform("count")
     df = df[sizes >= min_resources].assign(resources_in_group=sizes[sizes >= min_resources])
     return _ledger(df, check="low-cost, high-count resources", action="review and delete if unused",
@@ -516,20 +678,75 @@ def summarize_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([by_check, once], ignore_index=True)[cols]
 
 
+CHECKS = pd.DataFrame([
+    ("EBS gp2 -> gp3", "find_gp2_volumes", "modernize", "any gp2 volume gp3 makes cheaper (performance matched)",
+     ebs.PRICES_SOURCE),
+    ("EBS io1 -> io2", "find_io1_volumes", "modernize", "io1 volumes above 32,000 IOPS (io2's first price tier)",
+     ebs.PRICES_SOURCE),
+    ("idle Elastic IP", "find_idle_elastic_ips", "terminate", "any idle address-hour",
+     "Trusted Advisor: Unassociated Elastic IP Addresses"),
+    ("idle NAT gateway", "find_idle_nat_gateways", "terminate", "max_gb_processed = 0 GB in the month",
+     "no traffic (Trusted Advisor / Compute Optimizer idle criterion)"),
+    ("idle load balancer", "find_idle_load_balancers", "terminate", "0 LCU-hours and 0 GB processed in the month",
+     "Trusted Advisor: Idle Load Balancers (< 100 requests a day; the bill cannot count requests)"),
+    ("old EBS snapshot", "find_old_snapshots", "terminate", "min_age_days = 90 (age from the first charge)",
+     "issue 4 default"),
+    ("previous generation -> current", "find_previous_generation", "modernize", "m4, c4, r4, t2",
+     families.PRICES_SOURCE),
+    ("x86 -> Graviton", "find_graviton_candidates", "modernize", "families with a Graviton peer, not Windows",
+     "Compute Optimizer CPU architecture preference; " + families.PRICES_SOURCE),
+    ("S3 Standard -> Intelligent-Tiering", "find_s3_standard_storage", "modernize",
+     "cold_share = 0.5 (our assumption), 30 days unread", "S3 Intelligent-Tiering docs; aws.amazon.com/s3/pricing"),
+    ("database on on-demand rates", "find_on_demand_databases", "pricing",
+     "min_days = 90 on demand; the bill's reserved discount, else reserved_discount = 0",
+     "Cost Explorer reservation recommendations (7/30/60-day lookback)"),
+    ("Spot candidate (heuristic)", "find_spot_candidates", "pricing",
+     "fleet tags (Auto Scaling, EKS, ECS, EMR, Batch); the bill's Spot discount, else spot_discount = 0",
+     "heuristic; aws.amazon.com/ec2/spot/pricing"),
+    ("log storage without retention", "find_log_storage_without_retention", "rightsize",
+     "retention_days = 365, growing since the previous month", "Security Hub CloudWatch.16 (keep >= 1 year)"),
+    ("low-cost, high-count resources", "find_low_cost_sprawl", "terminate",
+     "max_cost = 1.0, min_resources = 10", "ours: a sign of forgotten clean-up"),
+    ("on-demand compute not covered by commitments", "find_uncovered_compute", "pricing",
+     "best hourly commitment at the bill's discount", "commitments.optimal_commitment"),
+], columns=["check", "function", "action_kind", "default threshold", "source"])
+
+
 def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_source: str,
-                 owner_tag: str = "owner") -> pd.DataFrame:
-    """All checks of this module in one ledger, largest saving first."""
+                 owner_tag: str = "owner", sprawl_max_cost: float = 1.0, sprawl_min_resources: int = 10,
+                 snapshot_min_age_days: int = 90, nat_max_gb_processed: float = 0.0, s3_cold_share: float = 0.5,
+                 db_min_days: int = 90, db_reserved_discount: float = 0.0, spot_discount: float = 0.0,
+                 log_retention_days: int = 365) -> pd.DataFrame:
+    """All checks of this module (``CHECKS``) in one ledger, largest saving first. Thresholds default to each
+    check's own default (see its docstring for the source)."""
+    if not month:
+        raise ConfigError("a month is needed for the savings ledger (YYYY-MM)")
+    kw = {"month": month, "owner_tag": owner_tag}
     parts = [
-        find_gp2_volumes(t, month=month, owner_tag=owner_tag),
-        find_low_cost_sprawl(t, month=month, owner_tag=owner_tag),
-        find_uncovered_compute(t, month=month, owner_tag=owner_tag, discount=discount,
-                               discount_source=discount_source),
+        find_gp2_volumes(t, **kw),
+        find_io1_volumes(t, **kw),
+        find_idle_elastic_ips(t, **kw),
+        find_idle_nat_gateways(t, max_gb_processed=nat_max_gb_processed, **kw),
+        find_idle_load_balancers(t, **kw),
+        find_old_snapshots(t, min_age_days=snapshot_min_age_days, **kw),
+        find_previous_generation(t, **kw),
+        find_graviton_candidates(t, **kw),
+        find_s3_standard_storage(t, cold_share=s3_cold_share, **kw),
+        find_on_demand_databases(t, min_days=db_min_days, reserved_discount=db_reserved_discount, **kw),
+        find_spot_candidates(t, spot_discount=spot_discount, **kw),
+        find_log_storage_without_retention(t, retention_days=log_retention_days, **kw),
+        find_low_cost_sprawl(t, max_cost=sprawl_max_cost, min_resources=sprawl_min_resources, **kw),
+        find_uncovered_compute(t, discount=discount, discount_source=discount_source, **kw),
     ]
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=LEDGER_COLUMNS)
-    return pd.concat(parts, ignore_index=True).sort_values("monthly_savings", ascending=False, ignore_index=True)
+    return (pd.concat(parts, ignore_index=True)
+            .sort_values(["monthly_savings", "check", "ResourceId"], ascending=[False, True, True], ignore_index=True))
 
 
-__all__ = ["ACTION_KINDS", "LEDGER_COLUMNS", "build_ledger", "count_once", "find_gp2_volumes", "find_io1_volumes",
-           "find_low_cost_sprawl", "find_uncovered_compute", "summarize_ledger"]
+__all__ = ["ACTION_KINDS", "CHECKS", "LEDGER_COLUMNS", "build_ledger", "count_once", "find_gp2_volumes",
+           "find_graviton_candidates", "find_idle_elastic_ips", "find_idle_load_balancers", "find_idle_nat_gateways",
+           "find_io1_volumes", "find_log_storage_without_retention", "find_low_cost_sprawl", "find_old_snapshots",
+           "find_on_demand_databases", "find_previous_generation", "find_s3_standard_storage", "find_spot_candidates",
+           "find_uncovered_compute", "previous_month", "summarize_ledger"]
