@@ -327,3 +327,82 @@ class CommitmentSimulator:
 
 def commitment_simulator(charges: Charges, **kw) -> w.VBox:
     return CommitmentSimulator(charges, **kw).view
+
+
+class CommitmentPlanner:
+    """Term, payment option and lookback selectors and a commitment slider over the hourly eligible spend of
+    the lookback window ending at the month end (expiring commitments added back): savings curve, savings,
+    utilization and coverage. The discount is the bill's own rate where present, else the shipped table's
+    (``commitments.discount_for``)."""
+
+    quiet = False
+
+    def __init__(self, charges: Charges, *, month: str | None = None, steps: int = 40, expiring_within: int = 90):
+        from finops_nb.analyses import commitments
+
+        self.cm, self.t, self.steps, self.expiring_within = commitments, charges.table, steps, expiring_within
+        self.month = month or _busiest_month(self.t)
+        self.observed = commitments.observed_discount(self.t, month=self.month)
+        self.term = w.Dropdown(options=list(commitments.TERMS), value="1y", description="Term")
+        self.payment = w.Dropdown(options=list(commitments.PAYMENTS), value="no-upfront", description="Payment")
+        self.lookback = w.Dropdown(options=list(commitments.LOOKBACK_DAYS), value=30, description="Lookback (d)")
+        self.commitment = w.FloatSlider(min=0, max=1, step=0.0001, readout_format=".4f", description="Per hour",
+                                        continuous_update=False, layout=w.Layout(width="480px"))
+        self.stats, self.chart = w.HTML(), w.HTML()
+        self._series: dict[int, tuple[str | None, pd.Series]] = {}
+        for control in (self.term, self.payment, self.lookback):
+            control.observe(self.recurve, names="value")
+        self.commitment.observe(self.show, names="value")
+        self.view = w.VBox([
+            w.HTML(f"<h3>Commitment planner ({html.escape(str(self.month))})</h3>"),
+            w.HBox([self.term, self.payment, self.lookback]), self.commitment, self.stats, self.chart])
+        self.recurve()
+
+    def series(self) -> tuple[str | None, pd.Series]:
+        days = int(self.lookback.value)
+        if days not in self._series:
+            h = self.cm.hourly_spend_after_expiry(self.t, month=self.month, within_days=self.expiring_within,
+                                                  lookback_days=days)
+            totals = h.groupby("currency").eligible_after_expiry.sum()
+            cur = totals.idxmax() if len(totals) else None
+            self._series[days] = (cur, (h[h.currency == cur] if cur else h).eligible_after_expiry)
+        return self._series[days]
+
+    def recurve(self, *_):
+        self.currency, s = self.series()
+        self.discount, self.rate_source = self.cm.discount_for(self.term.value, self.payment.value,
+                                                               observed=self.observed)
+        grid = self.cm.commitment_grid(s, discount=self.discount, steps=self.steps)
+        self.curve = self.cm.simulate_commitment(s, grid, discount=self.discount)
+        self.best = self.cm.optimal_commitment(s, discount=self.discount)
+        with Quiet(self):
+            self.commitment.max = max(float(grid[-1]), 1e-4)
+            self.commitment.value = float(self.best.commitment_per_hour)
+        self.show()
+
+    def show(self, *_):
+        if self.quiet:
+            return
+        import altair as alt
+
+        c = float(self.commitment.value)
+        _, s = self.series()
+        r = self.cm.simulate_commitment(s, [c], discount=self.discount).iloc[0]
+        cur = html.escape(str(self.currency or ""))
+        util = "n/a" if c == 0 else f"{r.utilization_pct:.1f} %"
+        cover = "n/a" if pd.isna(r.coverage_pct) else f"{r.coverage_pct:.1f} %"
+        self.stats.value = (
+            f"<table class='plan-stats'><tr><td>Commitment</td><td><b>{c:,.4f} {cur}/h</b></td></tr>"
+            f"<tr><td>Savings over {len(s)} hours</td><td><b>{r.savings:,.4f} {cur}</b></td></tr>"
+            f"<tr><td>Utilization</td><td>{util} (break-even {r.break_even_utilization_pct:.1f} %)</td></tr>"
+            f"<tr><td>Coverage</td><td>{cover}</td></tr>"
+            f"<tr><td>Best commitment</td><td>{self.best.commitment_per_hour:,.4f} {cur}/h saves "
+            f"{self.best.savings:,.4f}</td></tr>"
+            f"<tr><td>Discount</td><td>{self.discount:.1%} ({html.escape(self.rate_source)})</td></tr></table>")
+        rule = alt.Chart(pd.DataFrame({"c": [c]})).mark_rule(color="#e15759").encode(x="c:Q")
+        self.chart.value = chart_svg(charts.savings_curve_chart(
+            self.curve, title=f"Savings by commitment, {self.term.value} {self.payment.value} ({cur})") + rule)
+
+
+def commitment_planner(charges: Charges, **kw) -> w.VBox:
+    return CommitmentPlanner(charges, **kw).view

@@ -1,0 +1,39 @@
+"""The commitment planner widget in a kernel: term, payment and lookback selectors redraw the curve."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from finops_nb import load_charges
+from finops_nb.widgets import CommitmentPlanner
+
+
+def steady_bill(tmp_path):
+    """Every hour of March 2025 at 1.00 on demand, no commitments on the bill."""
+    start = pd.Timestamp("2025-03-01T00:00Z")
+    rows = [f"USD,2025-03-01,{(start + pd.Timedelta(hours=h)).isoformat()},"
+            f"{(start + pd.Timedelta(hours=h + 1)).isoformat()},Usage,Compute,Standard,Hours,1,1,1"
+            for h in range(744)]
+    f = tmp_path / "bill.csv"
+    f.write_text("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
+                 "ServiceCategory,PricingCategory,PricingUnit,ListCost,EffectiveCost,BilledCost\n" + "\n".join(rows))
+    return load_charges(f)
+
+
+def test_planner_follows_term_payment_and_lookback(tmp_path):
+    p = CommitmentPlanner(steady_bill(tmp_path))
+    # 30 days [03-02, 04-01) = 720 hours at 1.00; 1y no upfront d = 1 - 0.069/0.096 = 28.125 %:
+    # C = 0.71875 covers every hour, savings 720 * 0.28125 = 202.50
+    assert p.month == "2025-03" and p.commitment.value == pytest.approx(0.71875)
+    assert p.best.savings == pytest.approx(202.5) and "202.5000 USD" in p.stats.value
+    # 3y all upfront: d = 1 - 0.044/0.096 = 54.1667 %: C = 0.458333, savings 720 * 0.541667 = 390.00
+    p.term.value = "3y"
+    p.payment.value = "all-upfront"
+    assert p.commitment.value == pytest.approx(0.044 / 0.096, abs=1e-4) and p.best.savings == pytest.approx(390.0)
+    # 7 days: 168 hours -> savings 168 * 0.541667 = 91.00
+    p.lookback.value = 7
+    assert p.best.savings == pytest.approx(91.0) and "over 168 hours" in p.stats.value
+    # the slider at 0: nothing saved, utilization n/a
+    p.commitment.value = 0
+    assert "<b>0.0000 USD</b>" in p.stats.value and "n/a" in p.stats.value and "<svg" in p.chart.value
