@@ -745,8 +745,77 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
             .sort_values(["monthly_savings", "check", "ResourceId"], ascending=[False, True, True], ignore_index=True))
 
 
+# --- month over month ---------------------------------------------------------------------------------------------
+MOM_KEYS = ["currency", "check", "ResourceId"]
+
+
+def resource_costs(t: ir.Table, *, month: str) -> pd.DataFrame:
+    """Per (currency, ResourceId): the effective cost of its Usage rows in ``month`` (``cost_now``)."""
+    u = for_month(t, month)
+    u = u.filter((u.ChargeCategory == "Usage") & u.ResourceId.notnull())
+    df = (u.group_by([u.BillingCurrency.name("currency"), "ResourceId"])
+          .aggregate(cost_now=u.EffectiveCost.sum()).execute())
+    return df.assign(cost_now=df.cost_now.astype(float))
+
+
+def compare_ledgers(previous: pd.DataFrame, current: pd.DataFrame, costs_now: pd.DataFrame) -> pd.DataFrame:
+    """Findings of month M-1 (``previous``) against month M (``current``), one row per (currency, check,
+    ResourceId) with ``status``:
+
+    - ``new``: in M only; ``persisting``: in both (``monthly_savings`` is M's, ``previous_savings`` M-1's);
+    - ``resolved``: in M-1 only. ``realized_savings = previous monthly_cost - cost_now``: what the resource cost
+      in M-1 for that finding minus what it cost in M (``resource_costs``; 0 when it is gone). A gp2 volume of
+      100.00 moved to gp3 costs 85.00 in M: realized 15.00; a deleted address: its whole previous cost.
+      Negative when the cost rose (the finding went away, the spend did not): kept, not hidden.
+    """
+    cols = [*MOM_KEYS, "status", "action_kind", "owner", "previous_cost", "previous_savings", "monthly_cost",
+            "monthly_savings", "cost_now", "realized_savings"]
+    prev = previous[[*MOM_KEYS, "action_kind", "owner", "monthly_cost", "monthly_savings"]].rename(
+        columns={"monthly_cost": "previous_cost", "monthly_savings": "previous_savings", "action_kind": "kind_before",
+                 "owner": "owner_before"})
+    cur = current[[*MOM_KEYS, "action_kind", "owner", "monthly_cost", "monthly_savings"]]
+    both = prev.merge(cur, on=MOM_KEYS, how="outer", indicator=True)
+    both["status"] = both.pop("_merge").map({"left_only": "resolved", "right_only": "new", "both": "persisting"})
+    both["action_kind"] = both.action_kind.fillna(both.kind_before)
+    both["owner"] = both.owner.where(both.owner.notna(), both.owner_before)
+    both = both.merge(costs_now, on=["currency", "ResourceId"], how="left")
+    both["cost_now"] = both.cost_now.astype(float).fillna(0.0)
+    both["realized_savings"] = (both.previous_cost - both.cost_now).where(both.status == "resolved")
+    order = {"resolved": 0, "persisting": 1, "new": 2}
+    both = both.sort_values(by=["status", *MOM_KEYS], key=lambda c: c.map(order) if c.name == "status" else c)
+    return both[cols].reset_index(drop=True)
+
+
+def summarize_month_over_month(diff: pd.DataFrame) -> pd.DataFrame:
+    """Per currency and status: findings, monthly savings still open (M's for new and persisting, M-1's for
+    resolved) and realized savings, counting a resource once (its largest realized saving among its resolved
+    findings: two checks on one deleted volume do not save it twice)."""
+    cols = ["currency", "status", "findings", "monthly_savings", "realized_savings"]
+    if diff.empty:
+        return pd.DataFrame(columns=cols)
+    d = diff.assign(savings=diff.monthly_savings.where(diff.status != "resolved", diff.previous_savings))
+    out = d.groupby(["currency", "status"], as_index=False).agg(findings=("ResourceId", "count"),
+                                                                 monthly_savings=("savings", "sum"))
+    realized = (d[d.status == "resolved"].groupby(["currency", "ResourceId"], as_index=False).realized_savings.max()
+                .groupby("currency", as_index=False).realized_savings.sum().assign(status="resolved"))
+    out = out.merge(realized, on=["currency", "status"], how="left")
+    return out[cols]
+
+
+def month_over_month(t: ir.Table, *, month: str, **ledger_kw) -> pd.DataFrame | None:
+    """``compare_ledgers`` of ``previous_month(month)`` and ``month`` built with ``build_ledger(**ledger_kw)``;
+    ``None`` when the table has no rows in the previous month (nothing to compare with)."""
+    before = previous_month(month)
+    if for_month(t, before).count().execute() == 0:
+        return None
+    previous = build_ledger(t, month=before, **ledger_kw)
+    current = build_ledger(t, month=month, **ledger_kw)
+    return compare_ledgers(previous, current, resource_costs(t, month=month))
+
+
 __all__ = ["ACTION_KINDS", "CHECKS", "LEDGER_COLUMNS", "build_ledger", "count_once", "find_gp2_volumes",
            "find_graviton_candidates", "find_idle_elastic_ips", "find_idle_load_balancers", "find_idle_nat_gateways",
            "find_io1_volumes", "find_log_storage_without_retention", "find_low_cost_sprawl", "find_old_snapshots",
            "find_on_demand_databases", "find_previous_generation", "find_s3_standard_storage", "find_spot_candidates",
-           "find_uncovered_compute", "previous_month", "summarize_ledger"]
+           "find_uncovered_compute", "compare_ledgers", "month_over_month", "previous_month", "resource_costs",
+           "summarize_ledger", "summarize_month_over_month"]
