@@ -1,0 +1,88 @@
+"""``finops-nb savings``: the savings ledger of a month (every check of ``finops_nb.analyses.savings``), totals that
+count each resource once beside the naive sum, as a table, JSON or CSV, and one CSV action list per owner."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+EXPORT_COLUMNS = ["owner", "SubAccountId", "SubAccountName", "check", "action", "action_kind", "ResourceId",
+                  "ServiceName", "currency", "monthly_cost", "monthly_savings", "effort", "risk", "basis", "evidence"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("savings", help="savings ledger of a month: every check, totals counted once, per owner")
+    p.add_argument("--data", default="sample", help="billing export: file or folder; 'sample' = shipped sample")
+    p.add_argument("--month", required=True, help="billing period YYYY-MM (or 'last')")
+    p.add_argument("--owner-tag", default="owner", help="tag naming a resource's owner (default: owner)")
+    p.add_argument("--discount", type=float, default=0.0, help="commitment discount for uncovered compute; "
+                   "0 (default) learns it from the bill")
+    p.add_argument("--snapshot-days", type=int, default=90, help="snapshots older than this are flagged (90)")
+    p.add_argument("--s3-cold-share", type=float, default=0.5, help="share of S3 Standard bytes assumed unread "
+                   "for 30 days (0.5)")
+    p.add_argument("--db-reserved-discount", type=float, default=0.0, help="reservation discount for on-demand "
+                   "databases when the bill has none of its own (0: listed, not priced)")
+    p.add_argument("--spot-discount", type=float, default=0.0, help="Spot discount when the bill has no Spot "
+                   "hours of its own (0: listed, not priced)")
+    p.add_argument("--format", default="auto", choices=["auto", "focus", "cur"])
+    p.add_argument("--top", type=int, default=20, help="findings shown in the table (default 20)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print totals and findings as JSON")
+    out.add_argument("--csv", metavar="FILE", help="write every finding to FILE (CSV)")
+    p.add_argument("--owner-dir", metavar="DIR", help="also write one CSV action list per owner into DIR")
+    p.set_defaults(func=run)
+
+
+def _owner_file(owner) -> str:
+    name = "no-owner" if owner is None or owner != owner else str(owner)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "no-owner"
+
+
+def run(args) -> int:
+    from finops_nb import connect, load_charges
+    from finops_nb.analyses import savings as sv
+    from finops_nb.analyses.commitments import observed_discount
+    from finops_nb.analyses.common import billing_period, for_month, resolve_month
+    from finops_nb.errors import ConfigError
+
+    month = resolve_month(args.month)
+    for name, value in (("--discount", args.discount), ("--s3-cold-share", args.s3_cold_share),
+                        ("--db-reserved-discount", args.db_reserved_discount), ("--spot-discount", args.spot_discount)):
+        if not (0 <= value <= 1 if name == "--s3-cold-share" else 0 <= value < 1):
+            raise ConfigError(f"{name} {value} must be a fraction between 0 and 1 (for example 0.3)")
+    t = load_charges(args.data, con=connect(), format=args.format).table
+    if for_month(t, month).count().execute() == 0:
+        months = sorted(t.select(m=billing_period(t)).distinct().execute().m)
+        raise ConfigError(f"no charges in billing period {month} of {args.data}; it has {', '.join(months)}")
+    rate, source = (args.discount, "--discount") if args.discount else observed_discount(t, month=month)
+    ledger = sv.build_ledger(t, month=month, discount=rate, discount_source=source, owner_tag=args.owner_tag,
+                             snapshot_min_age_days=args.snapshot_days, s3_cold_share=args.s3_cold_share,
+                             db_reserved_discount=args.db_reserved_discount, spot_discount=args.spot_discount)
+    summary = sv.summarize_ledger(ledger)
+    rows = ledger.reindex(columns=EXPORT_COLUMNS)
+    if args.owner_dir:
+        folder = Path(args.owner_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for owner, part in rows.groupby(rows.owner.fillna("(no owner)"), dropna=False):
+            part.to_csv(folder / f"savings-{month}-{_owner_file(None if owner == '(no owner)' else owner)}.csv",
+                        index=False)
+    if args.json:
+        doc = {"billing_period": month, "commitment_discount": {"rate": rate, "source": source},
+               "totals": json.loads(summary.to_json(orient="records")),
+               "findings": json.loads(rows.to_json(orient="records"))}
+        print(json.dumps(doc, indent=2))
+        return 0
+    if args.csv:
+        rows.to_csv(args.csv, index=False)
+        print(f"{len(rows)} findings written to {args.csv}")
+    for r in summary.itertuples():
+        extra = f" (naive sum {r.naive_monthly_savings:,.4f})" if r.check == sv.ONCE else ""
+        print(f"{r.currency} {r.check}: {r.findings} findings, {r.monthly_savings:,.4f} per month{extra}")
+    if not args.csv and len(rows):
+        print()
+        top = rows.head(args.top)[["owner", "check", "ResourceId", "monthly_cost", "monthly_savings"]]
+        top = top.assign(ResourceId=top.ResourceId.map(lambda r: r if len(r) <= 40 else "..." + r[-37:]),
+                         owner=top.owner.fillna("(no owner)"))
+        print(top.to_string(index=False, float_format=lambda v: f"{v:,.4f}"))
+    return 0
