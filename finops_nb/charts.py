@@ -90,3 +90,27 @@ def savings_curve_chart(curve: pd.DataFrame, *, title: str = "Savings by hourly 
                  alt.Tooltip("utilization_pct:Q", format=".1f"), alt.Tooltip("coverage_pct:Q", format=".1f")])
     zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="#999999").encode(y="y:Q")
     return line + zero
+
+
+def utilization_chart(samples: pd.DataFrame, *, instances: list[str] | None = None, percentile: float | None = None,
+                      title: str = "Utilization per instance (5-minute maxima over the lookback)") -> alt.Chart:
+    """Distribution of CPU and memory utilization per instance: box (quartiles), whiskers (min-max), and a tick
+    at ``percentile`` when given. ``samples``: ``sources.cloudwatch.fetch_metrics`` rows (metrics cpu, mem)."""
+    names = {"cpu": "CPU %", "mem": "memory %"}
+    data = samples[samples.metric.isin(list(names))]
+    if instances is not None:
+        data = data[data.instance_id.isin(instances)]
+    data = pd.DataFrame({"instance_id": data.instance_id.astype(str), "metric": data.metric.map(names),
+                         "value": data.value.astype(float)})
+    order = instances if instances is not None else sorted(data.instance_id.unique())
+    y = alt.Y("instance_id:N", sort=order, title=None, axis=alt.Axis(labelLimit=200))
+    box = alt.Chart(data, title=title).mark_boxplot(extent="min-max", size=10).encode(
+        x=alt.X("value:Q", title="utilization (%)", scale=alt.Scale(domain=[0, 100], clamp=True)), y=y,
+        yOffset=alt.YOffset("metric:N"), color=alt.Color("metric:N", title=None))
+    if percentile is None or data.empty:
+        return box
+    marks = (data.groupby(["instance_id", "metric"]).value.quantile(percentile / 100).rename("p").reset_index())
+    tick = alt.Chart(marks).mark_tick(color="#e15759", thickness=2, size=12).encode(
+        x="p:Q", y=y, yOffset="metric:N", tooltip=["instance_id:N", "metric:N", alt.Tooltip("p:Q", format=".1f",
+                                                                                             title=f"p{percentile:g}")])
+    return box + tick

@@ -141,3 +141,17 @@ def test_cli_on_the_shipped_sample_without_credentials(monkeypatch, tmp_path, ca
 def test_bad_parameters_exit_2(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["rightsizing", "--month", "2024-09", "--percentile", "0"]) == 2
+
+
+def test_utilization_chart_marks_the_percentile():
+    import pandas as pd
+    import vl_convert as vlc
+
+    from finops_nb.charts import utilization_chart
+
+    samples = pd.DataFrame({"instance_id": IID, "metric": ["cpu"] * 101 + ["mem"] * 101,
+                            "value": [10.0] * 99 + [20.0, 25.0] + [30.0] * 100 + [35.0]})
+    chart = utilization_chart(samples, instances=[IID], percentile=99)
+    ticks = pd.DataFrame(chart.layer[1].data).set_index("metric").p
+    assert ticks.to_dict() == {"CPU %": pytest.approx(20.0), "memory %": pytest.approx(30.0)}  # the worked p99s
+    assert "<svg" in vlc.vegalite_to_svg(chart.to_json())
