@@ -105,3 +105,22 @@ def test_aws_cost_anomaly_detection_pages(aws_env):
     assert got.total_impact.tolist() == [60.0, 60.0]
     assert got.root_causes.iloc[0] == ("Amazon EC2 / 111 / NatGateway-Bytes (+55.00); "
                                        "Amazon EC2 / 111 / BoxUsage (+5.00)")
+
+
+def test_cli_anomalies_json(tmp_path, capsys):
+    import json
+
+    from finops_nb.cli import main
+
+    rows = [f"USD,2025-03-01,2025-03-{d:02d},2025-03-{d:02d},Usage,Amazon EC2,i-1,111,BoxUsage,"
+            f"{160 if d == 15 else 100},0," for d in range(1, 16)]
+    f = tmp_path / "bill.csv"
+    f.write_text(HEADER + "\n".join(rows) + "\n")
+    assert main(["anomalies", "--data", str(f), "--month", "2025-03", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    # by hand: 14 days at 100, then 160 -> one anomaly on March 15, impact 60, driven by BoxUsage (+60)
+    assert [(a["day"], a["impact"]) for a in got] == [("2025-03-15", 60.0)]
+    assert got[0]["top_usage_types"] == "BoxUsage (+60.00)"
+    assert main(["anomalies", "--data", str(f), "--month", "2025-03", "--json", "--min-impact", "61"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["anomalies", "--data", str(f), "--month", "2025-03", "--window", "1"]) == 2
