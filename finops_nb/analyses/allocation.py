@@ -41,6 +41,7 @@ from finops_nb.analyses.common import (
     one_of,
     tag_match_key,
     tag_value,
+    zero_of,
 )
 from finops_nb.analyses.overview import cost_column
 from finops_nb.errors import ConfigError, DataError
@@ -189,7 +190,7 @@ def tag_coverage(t: ir.Table, tag_key: str, *, by: Sequence[str] = ("SubAccountI
     keys = [billing_period(t).name("billing_period"), t.BillingCurrency.name("currency"), *group_keys(t, by)]
     out = t.group_by(keys).aggregate(
         usage_cost=cost.sum(),
-        tagged_cost=ibis.ifelse(_tagged(t, tag_key), cost, ibis.literal(0).cast(cost.type())).sum())
+        tagged_cost=ibis.ifelse(_tagged(t, tag_key), cost, zero_of(cost)).sum())
     out = out.mutate(untagged_cost=out.usage_cost - out.tagged_cost)
     pct = ibis.ifelse(out.usage_cost != 0, out.tagged_cost.cast("float64") / out.usage_cost.cast("float64") * 100,
                       ibis.null("float64"))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from finops_nb.analyses.allocation import allocate_owners
-from finops_nb.analyses.common import group_key
+from finops_nb.analyses.common import group_key, zero_of
 from finops_nb.analyses.overview import cost_column
 from finops_nb.errors import ConfigError
 
@@ -113,7 +113,7 @@ def top_contributors(t: ir.Table, anomaly: pd.Series | dict, keys: Sequence[str]
     w = t.filter(cond)
     cost = w[cost_column(basis)]
     on_day = w.ChargePeriodStart >= day.to_pydatetime()
-    zero = ibis.literal(0).cast(cost.type())
+    zero = zero_of(cost)
     usage_col = "x_UsageType" if "x_UsageType" in t.columns else "ChargeDescription"
     out = {}
     for name, col in (("usage_types", usage_col), ("resources", "ResourceId")):
