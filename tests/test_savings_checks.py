@@ -237,3 +237,24 @@ def test_build_ledger_counts_graviton_then_spot_in_sequence(tmp_path, con):
     # once 7.29, naive 1.90 + 6.72 = 8.62
     assert s.monthly_savings == pytest.approx(7.29) and s.naive_monthly_savings == pytest.approx(8.62)
     assert set(led.owner) == {"team-web"}
+
+
+def test_data_transfer_hot_spots_by_kind(tmp_path, con):
+    t = table(tmp_path, con, [
+        row("i-1", usage_type="USE1-DataTransfer-Out-Bytes", qty=100, unit="GB", cost=9.0),
+        row("i-1", usage_type="USE1-DataTransfer-Regional-Bytes", qty=50, unit="GB", cost=0.5),
+        row("i-1", desc="$0.00 per GB - data transfer in per month", qty=10, unit="GB", cost=0),  # inbound: out
+        row("nat-1", usage_type="USE1-NatGateway-Bytes", qty=200, unit="GB", cost=9.0),
+        row("i-2", desc="$0.02 per GB - US East (Northern Virginia) data transfer to US West (Oregon)", qty=25,
+            unit="GB", cost=0.5),
+        row("i-3", desc="$0.00 per GB data transfer out of US East (Northern Virginia) to CloudFront", qty=5,
+            unit="GB", cost=0),
+        row("i-4", desc="$0.096 per On Demand Linux m5.large Instance Hour", qty=10, cost=0.96),  # not transfer
+    ])
+    hot = sv.summarize_data_transfer(t, month="2025-03")
+    kinds = dict(zip(zip(hot.ResourceId, hot.kind, strict=True), hot.share_pct, strict=True))
+    # by hand: transfer cost 9 + 0.5 + 9 + 0.5 + 0 = 19.00; internet out and NAT processing 9 / 19 = 47.37 % each
+    assert kinds == pytest.approx({("i-1", "internet out"): 900 / 19, ("nat-1", "NAT gateway processing"): 900 / 19,
+                                   ("i-1", "inter-AZ"): 50 / 19, ("i-2", "inter-region"): 50 / 19,
+                                   ("i-3", "to CloudFront"): 0.0})
+    assert list(sv.summarize_data_transfer(t, month="2025-03", top=2).ResourceId) == ["i-1", "nat-1"]

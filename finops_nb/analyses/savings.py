@@ -745,6 +745,51 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
             .sort_values(["monthly_savings", "check", "ResourceId"], ascending=[False, True, True], ignore_index=True))
 
 
+# --- data transfer hot spots (evidence, not a ledger check) --------------------------------------------------------
+TRANSFER_KINDS = [  # (kind, usage type regex, charge description regex), first match wins
+    ("NAT gateway processing", r"NatGateway-Bytes", r"Data Processed by NAT Gateway"),
+    ("to CloudFront", r"CloudFront-Out-Bytes", r"data transfer out of .* to CloudFront"),
+    ("inter-AZ", r"DataTransfer-Regional-Bytes", r"regional data transfer"),
+    ("inter-region", r"AWS-Out-Bytes", r"data transfer to "),
+    ("internet out", r"DataTransfer-Out-Bytes", r"data transfer out"),
+]
+
+
+def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int = 10) -> pd.DataFrame:
+    """Where data transfer money goes: per currency, the ``top`` (resource, kind) pairs by effective cost (then list
+    cost), with GB (``ConsumedQuantity``), ``list_cost`` and ``share_pct = 100 * cost / sum of the positive data
+    transfer costs`` of the month in that currency.
+
+    Kinds (``TRANSFER_KINDS``, by ``x_UsageType`` or charge description): NAT gateway processing, to CloudFront,
+    inter-AZ (``DataTransfer-Regional-Bytes``, 0.01 per GB each way), inter-region (``...-AWS-Out-Bytes``,
+    "... data transfer to <region>"), internet out (``DataTransfer-Out-Bytes``). Inbound transfer is free and
+    left out. This is evidence for a review, not a ledger finding: the saving depends on the architecture (a
+    VPC gateway endpoint for S3 and DynamoDB traffic that crosses a NAT gateway, keeping chatty services in one
+    AZ, CloudFront in front of internet egress), so no dollar figure is claimed.
+    """
+    t = for_month(t, month)
+    t = t.filter(t.ChargeCategory == "Usage")
+    ut, desc = _usage_type(t), t.ChargeDescription.fill_null("")
+    branches = [(ut.re_search(f"(?i){u}") | desc.re_search(f"(?i){d}"), kind) for kind, u, d in TRANSFER_KINDS]
+    t = t.mutate(kind=ibis.cases(*branches, else_=ibis.null("string")),
+                 ResourceId=t.ResourceId.fill_null(NO_RESOURCE))
+    t = t.filter(t.kind.notnull() & ~desc.re_search("(?i)data transfer in"))
+    df = t.group_by([t.BillingCurrency.name("currency"), "ResourceId", "kind"]).aggregate(
+        ServiceName=one_of(t.ServiceName), SubAccountName=one_of(t.SubAccountName),
+        gb=t.ConsumedQuantity.sum(), list_cost=t.ListCost.sum(), monthly_cost=t.EffectiveCost.sum()).execute()
+    cols = ["currency", "ResourceId", "kind", "ServiceName", "SubAccountName", "gb", "list_cost", "monthly_cost",
+            "share_pct"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    for col in ("gb", "list_cost", "monthly_cost"):
+        df[col] = df[col].astype(float)
+    total = df.monthly_cost.clip(lower=0).groupby(df.currency).transform("sum")
+    df["share_pct"] = (100 * df.monthly_cost / total).where(total != 0)
+    df = df.sort_values(["currency", "monthly_cost", "list_cost", "ResourceId", "kind"],
+                        ascending=[True, False, False, True, True])
+    return df.groupby("currency").head(top)[cols].reset_index(drop=True)
+
+
 # --- month over month ---------------------------------------------------------------------------------------------
 MOM_KEYS = ["currency", "check", "ResourceId"]
 
@@ -818,4 +863,4 @@ __all__ = ["ACTION_KINDS", "CHECKS", "LEDGER_COLUMNS", "build_ledger", "count_on
            "find_io1_volumes", "find_log_storage_without_retention", "find_low_cost_sprawl", "find_old_snapshots",
            "find_on_demand_databases", "find_previous_generation", "find_s3_standard_storage", "find_spot_candidates",
            "find_uncovered_compute", "compare_ledgers", "month_over_month", "previous_month", "resource_costs",
-           "summarize_ledger", "summarize_month_over_month"]
+           "summarize_data_transfer", "summarize_ledger", "summarize_month_over_month"]
