@@ -271,10 +271,11 @@ def expiring_commitments(state: pd.DataFrame, *, within_days: int = 90) -> pd.Da
 
 
 def instance_family(t: ir.Table) -> ir.StringValue:
-    """The instance family, ``x_InstanceType`` up to its first dot (``m5.large`` -> ``m5``); NULL without it."""
+    """The instance family, ``x_InstanceType`` up to its first dot (``m5.large`` -> ``m5``); NULL without it.
+    (A regular expression, not ``split``: Spark's ``split`` takes a pattern, so ``"."`` would match anything.)"""
     if "x_InstanceType" not in t.columns:
         return ibis.null("string")
-    return t.x_InstanceType.split(".")[0].nullif("")
+    return t.x_InstanceType.re_extract(r"^([^.]*)", 1).nullif("")
 
 
 COVERAGE_KEYS = {"hour": lambda t: t.ChargePeriodStart.truncate("h"), "service": lambda t: t.ServiceName,
