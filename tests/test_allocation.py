@@ -67,6 +67,8 @@ def test_cost_category_can_come_from_a_tag_and_rules_are_checked(tmp_path, con):
         al.check_rules([{"tag": "team", "account": {"1": "a"}}])
     with pytest.raises(ConfigError, match="owner"):
         al.check_rules([{"match": {"ServiceName": "x"}}])
+    with pytest.raises(ConfigError, match="does not take owner"):
+        al.check_rules([{"tag": "team", "owner": "web"}])  # a typo would otherwise be ignored
     rules = al.load_rules("rules:\n  - tag: team\n  - account: {'111': platform}\n")
     assert rules == [{"tag": "team"}, {"account": {"111": "platform"}}]
     with pytest.raises(DataError, match="YAML"):

@@ -79,6 +79,9 @@ def check_rules(rules, *, source: str = "rules") -> list[dict]:
             raise ConfigError(f"{source}: rule {i} ({rule!r}) must have exactly one of {', '.join(RULE_KINDS)}")
         kind = kinds[0]
         value = rule[kind]
+        unknown = sorted(set(rule) - {kind, "name"} - ({"owner", "without_tag"} if kind == "match" else set()))
+        if unknown:
+            raise ConfigError(f"{source}: rule {i} ({kind}) does not take {', '.join(unknown)}")
         if kind in ("tag", "cost_category") and not (isinstance(value, str) and value.strip()):
             raise ConfigError(f"{source}: rule {i}: {kind} must be a non-empty name")
         if kind == "account" and not (isinstance(value, dict) and value):
