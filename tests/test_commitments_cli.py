@@ -50,3 +50,13 @@ def test_tables_and_bad_input(capsys):
     assert "recommendation (2024-09)" in out and "utilization_pct" in out
     assert main(["commitments", "--data", "sample", "--month", "2024-13"]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_focus_cases_through_the_command(capsys):
+    path, exp = case("focus-purchase-double-count")
+    doc = run_json(capsys, "--data", str(path), "--month", "2025-06")
+    assert doc["commitments"][0]["utilization_pct"] == pytest.approx(exp["commitment_utilization_pct"], abs=0.005)
+    path, exp = case("savings-breakdown")
+    (s,) = run_json(capsys, "--data", str(path), "--month", "2025-06")["savings"]
+    assert s["effective_savings_rate_pct"] == pytest.approx(exp["effective_savings_rate_pct"], abs=0.005)  # 68 / 278
+    assert (s["negotiated_savings"], s["commitment_savings"]) == (pytest.approx(8.0), pytest.approx(60.0))
