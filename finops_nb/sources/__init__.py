@@ -9,6 +9,7 @@ import ibis
 
 from finops_nb import config, engine, schema
 from finops_nb.errors import ConfigError, DataError
+from finops_nb.sources import store
 from finops_nb.sources.base import Charges, Note, head_text, list_files
 from finops_nb.sources.cur import is_cur, read_cur
 from finops_nb.sources.focus import read_focus
@@ -71,7 +72,8 @@ def load_charges(data: str | os.PathLike | None = None, *, con: ibis.BaseBackend
     files, notes = apply_manifests(list_files(path), Path(path))
     kind = detect_format(files) if format == "auto" else format
     con = con or engine.connect()
-    charges = READERS[kind](files, con if con.name == "duckdb" else engine.connect("duckdb://"))
+    duck = con if con.name == "duckdb" else engine.connect("duckdb://")
+    charges = store.restore(files, kind, duck) or store.read_and_keep(READERS[kind], files, kind, duck)
     charges.notes[:0] = notes
     return charges if con.name == "duckdb" else hand_over(charges, con)
 
@@ -84,21 +86,14 @@ def hand_over(charges: Charges, con: ibis.BaseBackend) -> Charges:
     Parquet keeps DECIMAL(38, 12), the map of tags and UTC instants; a column the other engine reads back
     with another Ibis type (Spark's TIMESTAMP has no zone in Ibis) is cast to the canonical type.
     """
-    import hashlib
-
-    from finops_nb.config import cache_dir
-    from finops_nb.sources.base import reader_version, sha256
-
-    # named by the inputs' content and the reader code: a table read earlier never sees its file change
-    key = "|".join([reader_version(), charges.format, *(sha256(f) for f in charges.files)])
-    folder = cache_dir() / "handover"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"charges-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
-    if not target.exists():
-        part = target.with_suffix(".parquet.part")
+    target = charges.parquet
+    if target is None:  # the store is off: write the table where only this hand-over reads it
+        target = store.canonical_path(charges.files, charges.format).with_suffix(".handover.parquet")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_suffix(".part")
         charges.table.to_parquet(part)
         part.replace(target)
-    table = con.read_parquet(str(target), table_name="charges")
+    table = store.view_parquet(con, target)
     canonical, got = charges.table.schema(), table.schema()
     differ = {c: typ for c, typ in canonical.items() if got[c] != typ}
     if differ:

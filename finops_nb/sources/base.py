@@ -40,6 +40,7 @@ class Charges:
     files: list[Path]
     format: str
     notes: list[Note] = field(default_factory=list)
+    parquet: Path | None = None  # the checked table kept as Parquet (``sources.store``), when it is
 
     def notes_frame(self) -> pd.DataFrame:
         return pd.DataFrame([n.__dict__ for n in self.notes], columns=["level", "code", "message", "rows", "file"])
@@ -177,13 +178,18 @@ def _kind_word(kind: str) -> str:
     return kind
 
 
+# the code that decides what a load produces (the AWS API adapters beside the readers do not)
+READER_FILES = ("schema.py", "analyses/common.py", *(f"sources/{m}.py" for m in
+                                                     ("__init__", "base", "focus", "cur", "manifest", "store")))
+
+
 @functools.lru_cache(maxsize=1)
 def reader_version() -> str:
     """A hash of the reading code and SQL: a cached parse is reused only by the code that made it."""
     from finops_nb.config import PACKAGE_DIR, SQL_DIR
 
     h = hashlib.sha256()
-    for p in sorted([*(PACKAGE_DIR / "sources").glob("*.py"), PACKAGE_DIR / "schema.py", *SQL_DIR.glob("*.sql")]):
+    for p in sorted([*(PACKAGE_DIR / f for f in READER_FILES), *SQL_DIR.glob("*.sql")]):
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
 

@@ -1,0 +1,90 @@
+"""The checked canonical table kept as Parquet, so an export is read and checked once.
+
+A load writes the finished ``charges`` table (after every check: values, conservation, purchase
+double counting) to ``FINOPS_CACHE_DIR/canonical/charges-<key>.parquet`` with its notes beside it, the key
+being the reader's code (``reader_version``), the format and the content (sha256) of every input file. A
+later load of the same files reads that Parquet as a view: nothing is parsed or checked again, nothing is
+held in memory (DuckDB scans the file out of core, reading only the columns a query needs), and every
+notebook of a report run starts in a second. Other engines (Spark) read the same file (``hand_over``).
+``FINOPS_CACHE=off`` keeps the table in memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import ibis
+
+from finops_nb.config import cache_dir, cache_enabled
+from finops_nb.sources.base import Charges, Note, reader_version, sha256
+
+TABLE = "charges"
+
+
+def canonical_path(files: list[Path], kind: str) -> Path:
+    """Where the checked table of ``files`` read as ``kind`` is kept, named by code and content."""
+    key = "|".join([reader_version(), kind, *(sha256(f) for f in files)])
+    return cache_dir() / "canonical" / f"charges-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
+
+
+def _meta(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def drop_charges(con: ibis.BaseBackend) -> None:
+    """Remove an earlier ``charges`` (a table or a view) of this DuckDB connection before a new load."""
+    if con.name != "duckdb":
+        return
+    for (kind,) in con.con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                                   [TABLE]).fetchall():
+        con.raw_sql(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {TABLE}")
+
+
+def view_parquet(con: ibis.BaseBackend, path: Path) -> ibis.Table:
+    """``charges`` in ``con`` as a view over ``path`` (an earlier ``charges`` of this connection is replaced)."""
+    drop_charges(con)
+    return con.read_parquet(str(path), table_name=TABLE)
+
+
+def restore(files: list[Path], kind: str, con: ibis.BaseBackend) -> Charges | None:
+    """The checked table of an earlier load of the same files, or ``None``."""
+    if not cache_enabled():
+        return None
+    path = canonical_path(files, kind)
+    if not (path.exists() and _meta(path).exists()):
+        return None
+    saved = json.loads(_meta(path).read_text())
+    # a note names its file by position: the same content may come back under another path
+    notes = [Note(**{**n, "file": None if n["file"] is None else str(files[n["file"]])}) for n in saved["notes"]]
+    return Charges(table=view_parquet(con, path), con=con, files=list(files), format=kind, notes=notes,
+                   parquet=path)
+
+
+def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -> Charges:
+    """``reader(files, duckdb)``, its checked table written to the store and read back from there into ``con``.
+
+    The reader works in a DuckDB connection of its own, closed afterwards (its memory is freed), so ``con``
+    keeps its earlier ``charges`` untouched when the input is refused. With the store off, the reader
+    loads straight into ``con``.
+    """
+    from finops_nb import engine
+
+    if not cache_enabled():
+        return reader(files, con)
+    work = engine.connect("duckdb://")
+    try:
+        charges = reader(files, work)
+        path = canonical_path(charges.files, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".parquet.part")
+        work.con.execute(f"COPY {TABLE} TO ? (FORMAT parquet, COMPRESSION zstd)", [str(part)])
+        where = {str(f): i for i, f in enumerate(charges.files)}
+        notes = [{**n.__dict__, "file": where.get(n.file)} for n in charges.notes]
+        _meta(path).write_text(json.dumps({"notes": notes}))
+        part.replace(path)
+    finally:
+        work.disconnect()
+    return Charges(table=view_parquet(con, path), con=con, files=charges.files, format=charges.format,
+                   notes=charges.notes, parquet=path)
