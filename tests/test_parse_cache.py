@@ -40,3 +40,26 @@ def test_cache_off_and_changed_content(tmp_path, monkeypatch):
     f.write_text("\n".join(lines[:-1]) + "\n")  # one row fewer: a different file, parsed again
     t = load_charges(f, con=connect()).table
     assert t.count().execute() == 997
+
+
+def test_the_checked_table_is_kept_and_read_back_as_a_view(tmp_path, monkeypatch):
+    f = tmp_path / "focus.csv"
+    shutil.copy(SAMPLE, f)
+    first = load_charges(f, con=connect())
+    assert first.parquet is not None and first.parquet.exists()
+    con = connect()
+    second = load_charges(f, con=con)
+    assert second.parquet == first.parquet
+    assert snapshot(second) == snapshot(first)
+    kinds = con.raw_sql("SELECT table_type FROM information_schema.tables WHERE table_name = 'charges'").fetchall()
+    assert kinds == [("VIEW",)]  # scanned from Parquet when queried, not held in memory
+    # the same content under another name: its notes name the new file
+    g = tmp_path / "copy-of-focus.csv"
+    shutil.copy(SAMPLE, g)
+    third = load_charges(g, con=con)
+    assert third.parquet == first.parquet
+    assert {n.file for n in third.notes if n.file} == {str(g)}
+    # the store off: the table lives in memory only
+    monkeypatch.setenv("FINOPS_CACHE", "off")
+    off = load_charges(f, con=connect())
+    assert off.parquet is None and snapshot(off) == snapshot(first)
