@@ -68,9 +68,10 @@ def test_percentiles_daily_network_and_the_cache(aws_env):
 
 def test_batches_of_500_queries(aws_env):
     ids = [f"i-0{k:016x}" for k in range(501)]
-    put_series(ids[0], "AWS/EC2", "CPUUtilization", [5.0, 7.0])
-    put_series(ids[-1], "AWS/EC2", "CPUUtilization", [9.0])
-    session, sent = counting_session()
+    # a region of its own: moto scans its whole regional store for each of the 501 queries
+    put_series(ids[0], "AWS/EC2", "CPUUtilization", [5.0, 7.0], region="ca-central-1")
+    put_series(ids[-1], "AWS/EC2", "CPUUtilization", [9.0], region="ca-central-1")
+    session, sent = counting_session("ca-central-1")
     samples = fetch_metrics(ids, START, START + timedelta(days=14), metrics=["cpu"], session=session,
                             progress=False, use_cache=False)
     assert len(sent) == 2  # 501 queries: 500 + 1

@@ -296,3 +296,48 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
             "risk", *(f"{o}_{c}" for o in ("family", "across", "graviton")
                       for c in ("type", "hourly_usd", "price_source", "savings_monthly")), "note"]
     return pd.DataFrame(rows).reindex(columns=cols)
+
+
+CO_FINDINGS = {"Overprovisioned": "Over-provisioned", "Underprovisioned": "Under-provisioned",
+               "Optimized": "Optimized", "NotOptimized": "Over-provisioned"}
+
+
+def compare_with_compute_optimizer(ours: pd.DataFrame, theirs: pd.DataFrame, *, lookback_days: int,
+                                   percentile: int, headroom_pct: float) -> pd.DataFrame:
+    """Our recommendation and Compute Optimizer's side by side, with ``agree`` and the likely reasons they differ.
+
+    ``ours``: ``recommend_instances``; ``theirs``: ``sources.ec2.fetch_compute_optimizer_ec2``. They agree when
+    the finding and the target type are the same. Reasons named when they differ: memory measured by one side
+    only, a different lookback, Compute Optimizer choosing another architecture (Graviton), its fixed sizing
+    presets against our percentile and headroom, and a savings estimate at its own prices and discounts.
+    """
+    m = ours.merge(theirs, on="instance_id", how="inner")
+    cat = None
+    rows = []
+    for r in m.itertuples(index=False):
+        co_finding = CO_FINDINGS.get(r.co_finding, r.co_finding)
+        ours_type = r.recommended_type if isinstance(r.recommended_type, str) else r.instance_type
+        agree = co_finding == r.finding and r.co_recommended_type == ours_type
+        reasons = []
+        if not agree:
+            if bool(r.co_memory_measured) != bool(r.memory_measured):
+                reasons.append("memory measured by " + ("Compute Optimizer only" if r.co_memory_measured
+                                                        else "us only (Compute Optimizer sized on CPU)"))
+            if r.co_lookback_days and float(r.co_lookback_days) != lookback_days:
+                reasons.append(f"lookback {float(r.co_lookback_days):g} days against our {lookback_days}")
+            if cat is None:
+                from finops_nb.catalog.instance_types import load_instance_types
+
+                cat = load_instance_types()
+            arch = {t: cat.architecture.get(t) for t in (r.co_recommended_type, ours_type)}
+            if arch[r.co_recommended_type] != arch[ours_type]:
+                reasons.append(f"Compute Optimizer picks {arch[r.co_recommended_type]} ({r.co_recommended_type})")
+            reasons.append(f"Compute Optimizer's own sizing presets against our p{percentile} + {headroom_pct:g} %")
+        rows.append({"instance_id": r.instance_id, "instance_type": r.instance_type, "finding": r.finding,
+                     "recommended_type": ours_type, "savings_monthly": r.savings_monthly,
+                     "co_finding": co_finding, "co_recommended_type": r.co_recommended_type,
+                     "co_savings_monthly": r.co_savings_monthly, "co_performance_risk": r.co_performance_risk,
+                     "agree": agree, "why_they_differ": "; ".join(reasons)})
+    return pd.DataFrame(rows, columns=["instance_id", "instance_type", "finding", "recommended_type",
+                                       "savings_monthly", "co_finding", "co_recommended_type", "co_savings_monthly",
+                                       "co_performance_risk", "agree", "why_they_differ"])

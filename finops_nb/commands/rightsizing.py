@@ -30,15 +30,18 @@ class Rightsizing:
     missing_metrics: list[str] = field(default_factory=list)
     pricing_status: str = ""
     window: tuple = ()
+    live: pd.DataFrame | None = None  # sources.ec2.describe_instances, None when EC2 was not read
+    inventory_status: str = ""
 
 
 def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int | None = None,
                         percentile: int = 99, headroom_pct: float = 20, graviton: bool = True,
                         target_families=None, cloudwatch: str = "auto", pricing: str = "auto",
-                        session: boto3.Session | None = None) -> Rightsizing:
+                        describe: str = "auto", session: boto3.Session | None = None) -> Rightsizing:
     """Inventory of ``month`` -> metrics over ``lookback_days`` ending at the month's end -> prices -> recommendations.
 
-    ``cloudwatch`` and ``pricing``: ``auto`` (only when AWS credentials are configured), ``on``, ``off``.
+    ``cloudwatch``, ``pricing`` and ``describe`` (DescribeInstances: state, architecture, Auto Scaling group,
+    tags): ``auto`` (only when AWS credentials are configured), ``on``, ``off``.
     """
     from finops_nb.analyses import rightsizing as rs
     from finops_nb.analyses.common import month_bounds
@@ -51,8 +54,9 @@ def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int |
         raise ConfigError(f"percentile {percentile} must be between 1 and 100")
     if headroom_pct < 0:
         raise ConfigError(f"headroom {headroom_pct} % must not be negative")
-    if pricing not in ("auto", "on", "off"):
-        raise ConfigError(f"pricing mode must be auto, on or off, got {pricing!r}")
+    for name, mode in (("pricing", pricing), ("describe", describe)):
+        if mode not in ("auto", "on", "off"):
+            raise ConfigError(f"{name} mode must be auto, on or off, got {mode!r}")
     _, end = month_bounds(month)
     start, end, period = lookback_window(end.to_pydatetime(), lookback_days, period)
     inv = rs.list_compute_instances(t, month=month).execute()
@@ -89,13 +93,56 @@ def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int |
     view = inv.merge(stats, on="instance_id", how="left")
     recs = rs.recommend_instances(view, catalog, prices, percentile=percentile, headroom_pct=headroom_pct,
                                   graviton=graviton, target_families=target_families)
-    return Rightsizing(inv, samples, stats, prices, recs, status, missing, pricing_status, (start, end, period))
+    live, inventory_status = _describe(inv, describe, session)
+    if live is not None:
+        recs = join_live(recs, live)
+    return Rightsizing(inv, samples, stats, prices, recs, status, missing, pricing_status, (start, end, period),
+                       live, inventory_status)
+
+
+def _describe(inv: pd.DataFrame, mode: str, session) -> tuple[pd.DataFrame | None, str]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from finops_nb.sources.aws import credentials_configured
+    from finops_nb.sources.ec2 import describe_instances
+
+    if inv.empty or mode == "off" or (mode == "auto" and not credentials_configured()):
+        return None, "EC2 DescribeInstances not read (no AWS credentials configured, or off): state and Auto " \
+                     "Scaling groups unknown; needs ec2:DescribeInstances"
+    try:
+        frames = [describe_instances(part.instance_id, region=region, session=session)
+                  for region, part in inv.groupby("RegionId")]
+    except (BotoCoreError, ClientError) as exc:
+        return None, f"EC2 DescribeInstances could not be read ({type(exc).__name__}: {exc})"
+    live = pd.concat(frames, ignore_index=True)
+    return live, f"EC2 DescribeInstances read: {len(live)} of {inv.instance_id.nunique()} instances still exist"
+
+
+def join_live(recs: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
+    """Add ``state`` and ``auto_scaling_group`` and say what they change: an instance of an Auto Scaling group is
+    resized through its launch template; a terminated or missing one needs no action; a type changed since the
+    bill is named."""
+    out = recs.merge(live[["instance_id", "state", "auto_scaling_group", "live_instance_type"]], on="instance_id",
+                     how="left")
+    notes = []
+    for r in out.itertuples(index=False):
+        extra = []
+        if pd.isna(r.state):
+            extra.append("not found by DescribeInstances (terminated or another account)")
+        elif r.state in ("terminated", "shutting-down"):
+            extra.append(f"{r.state}: nothing to resize")
+        if isinstance(r.auto_scaling_group, str):
+            extra.append(f"in Auto Scaling group {r.auto_scaling_group}: change its launch template")
+        if isinstance(r.live_instance_type, str) and r.live_instance_type != r.instance_type:
+            extra.append(f"now runs as {r.live_instance_type}")
+        notes.append("; ".join(x for x in [r.note if isinstance(r.note, str) else "", *extra] if x))
+    return out.assign(note=notes).drop(columns=["live_instance_type"])
 
 
 COLUMNS = ["instance_id", "instance_type", "RegionId", "currency", "effective_hourly_rate", "on_demand_hourly_usd",
-           "finding", "recommended_type", "savings_monthly",
-           "risk", "risk_score", "family_type", "family_savings_monthly", "across_type", "across_savings_monthly",
-           "graviton_type", "graviton_savings_monthly", "price_source", "note"]
+           "finding", "recommended_type", "savings_monthly", "risk", "risk_score", "state", "auto_scaling_group",
+           "family_type", "family_savings_monthly", "across_type", "across_savings_monthly", "graviton_type",
+           "graviton_savings_monthly", "price_source", "note"]
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -118,6 +165,7 @@ def cmd_rightsizing(args) -> int:
                "window_end": end.isoformat(), "period_seconds": period, "percentile": args.percentile,
                "headroom_pct": args.headroom, "metrics_status": r.metrics_status,
                "missing_metrics": r.missing_metrics, "pricing_status": r.pricing_status,
+               "inventory_status": r.inventory_status,
                "instances": _records(r.instances[["instance_id", "instance_type", "RegionId", "currency", "hours",
                                                   "effective_cost", "effective_hourly_rate"]]),
                "recommendations": _records(r.recommendations)}
@@ -129,6 +177,7 @@ def cmd_rightsizing(args) -> int:
     if r.missing_metrics:
         print("Metrics missing: " + ", ".join(r.missing_metrics))
     print(r.pricing_status)
+    print(r.inventory_status)
     table = r.recommendations.reindex(columns=COLUMNS).dropna(axis=1, how="all")  # no empty option columns
     with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False, na_rep="") if not table.empty else "(no EC2 instances)")

@@ -1,4 +1,4 @@
-"""EC2 prices from the AWS Price List API (boto3 ``pricing`` client), cached on disk.
+"""EC2 through boto3: on-demand prices from the AWS Price List API (cached on disk) and DescribeInstances.
 
 ``GetProducts`` on service ``AmazonEC2`` with TERM_MATCH filters (instance type, region code, Linux, shared
 tenancy, no pre-installed software, capacity status Used) returns price list items as JSON strings; the
@@ -15,10 +15,12 @@ import json
 from pathlib import Path
 
 import boto3
+import pandas as pd
 from botocore.config import Config
 
 from finops_nb.config import cache_dir
 from finops_nb.sources.aws import RETRIES
+from finops_nb.sources.aws import client as aws_client
 
 # fewer attempts than aws.RETRIES: a price that cannot be read falls back to the snapshot, it does not stop the run
 PRICING_RETRIES = RETRIES.merge(Config(retries={"max_attempts": 3, "mode": "adaptive"}))
@@ -92,3 +94,69 @@ class PriceFetcher:
         except Exception as exc:  # noqa: BLE001 - any failure means: use the next source
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             return None
+
+
+INSTANCE_FILTER_VALUES = 200  # values per DescribeInstances filter (EC2 accepts up to 200)
+INSTANCE_COLUMNS = ["instance_id", "state", "architecture", "live_instance_type", "auto_scaling_group", "tags"]
+
+
+def describe_instances(instance_ids, *, region: str | None = None,
+                       session: boto3.Session | None = None) -> pd.DataFrame:
+    """State, architecture, current type, Auto Scaling group and tags of the instances that still exist.
+
+    ``DescribeInstances`` with an ``instance-id`` filter (200 values a call, every page): ids that no longer
+    exist are simply absent (an ``InstanceIds`` list would fail on the first terminated one). The Auto Scaling
+    group is the ``aws:autoscaling:groupName`` tag EC2 Auto Scaling puts on its instances
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html).
+    """
+    from finops_nb.sources.cloudwatch import regional_session
+
+    ec2 = aws_client("ec2", regional_session(session, region))
+    ids = list(dict.fromkeys(instance_ids))
+    rows = []
+    for i in range(0, len(ids), INSTANCE_FILTER_VALUES):
+        pages = ec2.get_paginator("describe_instances").paginate(
+            Filters=[{"Name": "instance-id", "Values": ids[i:i + INSTANCE_FILTER_VALUES]}])
+        for page in pages:
+            for reservation in page["Reservations"]:
+                for inst in reservation["Instances"]:
+                    tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
+                    rows.append((inst["InstanceId"], inst.get("State", {}).get("Name"), inst.get("Architecture"),
+                                 inst.get("InstanceType"), tags.get("aws:autoscaling:groupName"), tags))
+    return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
+
+
+CO_COLUMNS = ["instance_id", "co_finding", "co_reasons", "co_current_type", "co_recommended_type",
+              "co_savings_monthly", "co_currency", "co_performance_risk", "co_lookback_days", "co_memory_measured"]
+
+
+def fetch_compute_optimizer_ec2(*, region: str | None = None, session: boto3.Session | None = None,
+                                client=None) -> pd.DataFrame:
+    """AWS Compute Optimizer's EC2 recommendations (``GetEC2InstanceRecommendations``, every ``nextToken`` page).
+
+    One row per instance with its rank-1 option: ``co_finding`` (Overprovisioned, Underprovisioned, Optimized,
+    NotOptimized), ``co_reasons`` (findingReasonCodes), ``co_recommended_type``, ``co_savings_monthly``
+    (``savingsOpportunity.estimatedMonthlySavings``), ``co_performance_risk`` (0-4), ``co_lookback_days`` and
+    ``co_memory_measured`` (a MEMORY utilization metric was reported). Response shape:
+    https://docs.aws.amazon.com/compute-optimizer/latest/APIReference/API_GetEC2InstanceRecommendations.html
+    moto does not implement Compute Optimizer: tests use botocore's Stubber.
+    """
+    from finops_nb.sources.cloudwatch import regional_session
+
+    co = client or aws_client("compute-optimizer", regional_session(session, region))
+    rows, token = [], None
+    while True:
+        page = co.get_ec2_instance_recommendations(**({"nextToken": token} if token else {}))
+        for rec in page.get("instanceRecommendations", []):
+            options = sorted(rec.get("recommendationOptions", []), key=lambda o: o.get("rank", 99))
+            best = options[0] if options else {}
+            saving = best.get("savingsOpportunity", {}).get("estimatedMonthlySavings", {})
+            metrics = {m.get("name") for m in rec.get("utilizationMetrics", [])}
+            rows.append((rec["instanceArn"].rsplit("/", 1)[-1], rec.get("finding"),
+                         ", ".join(rec.get("findingReasonCodes", [])), rec.get("currentInstanceType"),
+                         best.get("instanceType"), saving.get("value"), saving.get("currency"),
+                         best.get("performanceRisk"), rec.get("lookBackPeriodInDays"), "MEMORY" in metrics))
+        token = page.get("nextToken")
+        if not token:
+            break
+    return pd.DataFrame(rows, columns=CO_COLUMNS)
