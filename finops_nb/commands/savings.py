@@ -11,6 +11,64 @@ EXPORT_COLUMNS = ["owner", "SubAccountId", "SubAccountName", "check", "action", 
                   "ServiceName", "currency", "monthly_cost", "monthly_savings", "effort", "risk", "basis", "evidence"]
 
 
+EIP_ID_RE = re.compile(r"(eipalloc-[0-9a-f]+)|(?<![0-9.])((?:\d{1,3}\.){3}\d{1,3})(?![0-9.])")
+NAT_ID_RE = re.compile(r"(nat-[0-9a-f]+)")
+ARN_REGION_RE = re.compile(r"^arn:[^:]+:ec2:([a-z0-9-]+):")
+
+
+def _region(resource_id: str, default: str) -> str:
+    m = ARN_REGION_RE.match(resource_id or "")
+    return m.group(1) if m else default
+
+
+def confirm_idle(ledger, session=None):
+    """The ledger with an ``inventory`` column for idle Elastic IPs and NAT gateways, read through boto3
+    (``describe_addresses``, ``describe_nat_gateways``, in each finding's region from its ARN, else the session's):
+
+    - Elastic IP: ``idle (confirmed)`` when the address exists without an association, ``in use now`` when it is
+      associated, ``released`` when EC2 no longer lists it;
+    - NAT gateway: ``exists (state)`` for a gateway in state pending/available (the bill says it moved no
+      data), ``deleted`` when its state is deleted/deleting or EC2 does not list it.
+
+    Other rows get ``not checked``. Reads only; AWS errors propagate (the caller decides whether to go on).
+    """
+    import os
+
+    import boto3
+
+    from finops_nb.sources.aws import RETRIES, client
+
+    session = session or boto3.Session()
+    default = session.region_name or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+    def ec2(region: str):
+        # sources.aws.client in the session's region; a finding in another region gets a client of its own (same
+        # session and retries; boto3 honours AWS_ENDPOINT_URL for both)
+        return client("ec2", session) if region == default else session.client("ec2", region_name=region,
+                                                                                 config=RETRIES)
+    out = ledger.copy()
+    out["inventory"] = "not checked"
+    addresses, gateways = {}, {}
+    for i, row in out.iterrows():
+        rid = str(row.ResourceId)
+        if row.check == "idle Elastic IP" and (m := EIP_ID_RE.search(rid)):
+            region = _region(rid, default)
+            if region not in addresses:
+                found = ec2(region).describe_addresses()["Addresses"]
+                addresses[region] = {k: a for a in found for k in (a.get("AllocationId"), a.get("PublicIp")) if k}
+            a = addresses[region].get(m.group(1) or m.group(2))
+            out.at[i, "inventory"] = ("released" if a is None else
+                                      "in use now" if a.get("AssociationId") else "idle (confirmed)")
+        elif row.check == "idle NAT gateway" and (m := NAT_ID_RE.search(rid)):
+            region = _region(rid, default)
+            if region not in gateways:
+                pages = ec2(region).get_paginator("describe_nat_gateways").paginate()
+                gateways[region] = {g["NatGatewayId"]: g["State"] for page in pages for g in page["NatGateways"]}
+            state = gateways[region].get(m.group(1))
+            out.at[i, "inventory"] = "deleted" if state in (None, "deleted", "deleting") else f"exists ({state})"
+    return out
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("savings", help="savings ledger of a month: every check, totals counted once, per owner")
     p.add_argument("--data", default="sample", help="billing export: file or folder; 'sample' = shipped sample")
@@ -31,6 +89,9 @@ def add_parser(sub) -> None:
     out.add_argument("--json", action="store_true", help="print totals and findings as JSON")
     out.add_argument("--csv", metavar="FILE", help="write every finding to FILE (CSV)")
     p.add_argument("--owner-dir", metavar="DIR", help="also write one CSV action list per owner into DIR")
+    p.add_argument("--inventory", default="off", choices=["auto", "on", "off"], help="confirm idle Elastic IPs and "
+                   "NAT gateways with EC2 describe calls: auto (when AWS credentials are configured), on, off "
+                   "(default)")
     p.set_defaults(func=run)
 
 
@@ -45,6 +106,7 @@ def run(args) -> int:
     from finops_nb.analyses.commitments import observed_discount
     from finops_nb.analyses.common import billing_period, for_month, resolve_month
     from finops_nb.errors import ConfigError
+    from finops_nb.sources.aws import credentials_configured
 
     month = resolve_month(args.month)
     for name, value in (("--discount", args.discount), ("--s3-cold-share", args.s3_cold_share),
@@ -60,7 +122,10 @@ def run(args) -> int:
                              snapshot_min_age_days=args.snapshot_days, s3_cold_share=args.s3_cold_share,
                              db_reserved_discount=args.db_reserved_discount, spot_discount=args.spot_discount)
     summary = sv.summarize_ledger(ledger)
-    rows = ledger.reindex(columns=EXPORT_COLUMNS)
+    columns = EXPORT_COLUMNS
+    if args.inventory == "on" or (args.inventory == "auto" and credentials_configured()):
+        ledger, columns = confirm_idle(ledger), [*EXPORT_COLUMNS, "inventory"]
+    rows = ledger.reindex(columns=columns)
     if args.owner_dir:
         folder = Path(args.owner_dir)
         folder.mkdir(parents=True, exist_ok=True)
