@@ -95,9 +95,23 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _owner_file(owner) -> str:
+def owner_file_name(owner) -> str:
+    """A file-name-safe form of an owner (``team b`` -> ``team_b``; missing -> ``no-owner``)."""
     name = "no-owner" if owner is None or owner != owner else str(owner)
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "no-owner"
+
+
+def write_owner_lists(ledger, folder, month: str, columns=EXPORT_COLUMNS) -> list[Path]:
+    """One CSV action list per owner, ``savings-{month}-{owner}.csv`` in ``folder`` (created); the paths written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ledger.reindex(columns=columns)
+    written = []
+    for owner, part in rows.groupby(rows.owner.fillna("(no owner)")):
+        path = folder / f"savings-{month}-{owner_file_name(None if owner == '(no owner)' else owner)}.csv"
+        part.to_csv(path, index=False)
+        written.append(path)
+    return written
 
 
 def run(args) -> int:
@@ -127,11 +141,7 @@ def run(args) -> int:
         ledger, columns = confirm_idle(ledger), [*EXPORT_COLUMNS, "inventory"]
     rows = ledger.reindex(columns=columns)
     if args.owner_dir:
-        folder = Path(args.owner_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for owner, part in rows.groupby(rows.owner.fillna("(no owner)"), dropna=False):
-            part.to_csv(folder / f"savings-{month}-{_owner_file(None if owner == '(no owner)' else owner)}.csv",
-                        index=False)
+        write_owner_lists(ledger, args.owner_dir, month, columns)
     if args.json:
         doc = {"billing_period": month, "commitment_discount": {"rate": rate, "source": source},
                "totals": json.loads(summary.to_json(orient="records")),
