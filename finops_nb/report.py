@@ -19,7 +19,8 @@ from finops_nb import config
 from finops_nb.analyses.common import resolve_month
 from finops_nb.sources.base import sha256
 
-NOTEBOOKS = ["00-overview.ipynb", "10-savings-opportunities.ipynb", "20-rightsizing.ipynb", "30-commitments.ipynb"]
+NOTEBOOKS = ["00-overview.ipynb", "10-savings-opportunities.ipynb", "20-rightsizing.ipynb", "30-commitments.ipynb",
+             "40-allocation.ipynb", "50-anomalies-and-forecast.ipynb"]
 TEMPLATES = config.PACKAGE_DIR / "templates"
 HEADLINE_MIME = "application/vnd.finops-nb.headline+json"
 PACKAGES = ["finops-nb", "duckdb", "ibis-framework", "sqlglot", "pandas", "pyarrow", "altair", "vl-convert-python",

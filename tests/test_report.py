@@ -38,6 +38,9 @@ def test_monthly_report_on_the_sample(tmp_path, aws_env, capsys):
     assert all(r["status"] == "ok" and r["seconds"] > 0 for r in runs.values())
     overview = runs["00-overview.ipynb"]["headline"]
     assert (overview["billed_cost"], overview["effective_cost"], overview["currency"]) == (20.2802, 14.9765, "USD")
+    # showback conserves money: the owners' totals (in cents) add up to the month's effective cost, 14.98
+    allocation = runs["40-allocation.ipynb"]["headline"]
+    assert (allocation["total_cost"], allocation["currency"]) == (round(overview["effective_cost"], 2), "USD")
     # the kernel papermill started reached CloudWatch (moto) through AWS_ENDPOINT_URL
     assert runs["20-rightsizing.ipynb"]["headline"]["instances_with_metrics"] == 1
 
