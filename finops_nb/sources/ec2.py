@@ -160,3 +160,25 @@ def fetch_compute_optimizer_ec2(*, region: str | None = None, session: boto3.Ses
         if not token:
             break
     return pd.DataFrame(rows, columns=CO_COLUMNS)
+
+
+def read_compute_optimizer(regions, *, mode: str = "auto",
+                           session: boto3.Session | None = None) -> tuple[pd.DataFrame | None, str]:
+    """Compute Optimizer's EC2 recommendations in each region, or ``None`` and what is needed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from finops_nb.errors import ConfigError
+    from finops_nb.sources.aws import credentials_configured
+
+    if mode not in ("auto", "on", "off"):
+        raise ConfigError(f"compute_optimizer mode must be auto, on or off, got {mode!r}")
+    needed = ("Needed: opt in to AWS Compute Optimizer and the IAM permission "
+              "compute-optimizer:GetEC2InstanceRecommendations")
+    if mode == "off" or (mode == "auto" and not credentials_configured()):
+        return None, "Compute Optimizer was not read (no AWS credentials configured, or off). " + needed
+    try:
+        frames = [fetch_compute_optimizer_ec2(region=r, session=session) for r in sorted(set(regions))]
+    except (BotoCoreError, ClientError) as exc:
+        return None, f"Compute Optimizer could not be read ({type(exc).__name__}: {str(exc)[:200]}). " + needed
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CO_COLUMNS)
+    return out, f"Compute Optimizer read: {len(out)} EC2 recommendations"
