@@ -155,3 +155,17 @@ def test_utilization_chart_marks_the_percentile():
     ticks = pd.DataFrame(chart.layer[1].data).set_index("metric").p
     assert ticks.to_dict() == {"CPU %": pytest.approx(20.0), "memory %": pytest.approx(30.0)}  # the worked p99s
     assert "<svg" in vlc.vegalite_to_svg(chart.to_json())
+
+
+def test_only_the_smallest_fitting_size_of_each_family_is_priced():
+    from finops_nb.analyses.rightsizing import list_candidate_types, size_need
+    from finops_nb.catalog.instance_types import load_instance_types
+
+    need = size_need(8, 32, 20, 30, 20)
+    assert need == (pytest.approx(1.92), pytest.approx(11.52))
+    cands = list_candidate_types(load_instance_types(), ["m5.2xlarge"], target_families=["m5", "r5"], needs=[need])
+    # m5: xlarge (4 vCPU, 16 GiB) is the smallest that covers 1.92 vCPU / 11.52 GiB; r5.large (2, 16);
+    # Graviton m-class: m6g.xlarge, m7g.xlarge ...; the current type is always priced
+    assert {"m5.xlarge", "r5.large", "m6g.xlarge", "m7g.xlarge", "m5.2xlarge"} <= set(cands)
+    assert not {"m5.large", "m5.4xlarge", "r5.xlarge", "m6g.large", "m6g.2xlarge"} & set(cands)
+    assert size_need(8, 32, 20, None, 20)[1] == 0.0  # memory not measured: no memory constraint

@@ -149,16 +149,38 @@ RISK_LABELS = ((1, "very low"), (2, "low"), (3, "medium"), (4, "high"), (float("
 
 
 def list_candidate_types(catalog: pd.DataFrame, current_types, *, target_families=None,
-                         graviton: bool = True) -> list[str]:
+                         graviton: bool = True, needs=None) -> list[str]:
     """Instance types worth pricing for these current types: their own family, the target families
-    (``DEFAULT_TARGET_FAMILIES`` when None) and, with ``graviton``, arm64 families of the same class letter."""
+    (``DEFAULT_TARGET_FAMILIES`` when None) and, with ``graviton``, arm64 families of the same class letter.
+
+    ``needs``: ``(vcpu_needed, memory_needed_gib)`` pairs (``size_need``); when given, only the smallest types of
+    each family that cover a need are kept (within a family the price grows with the size), so a first run asks
+    the Price List API for a few types, not for every size of every family.
+    """
     families = set(target_families if target_families is not None else DEFAULT_TARGET_FAMILIES)
     current = catalog[catalog.instance_type.isin(list(current_types))]
     families |= set(current.family)
     keep = catalog.family.isin(families)
     if graviton:
         keep |= (catalog.architecture == "arm64") & catalog.family_class.isin(set(current.family_class))
-    return sorted(catalog[keep & (catalog.gpus == 0)].instance_type) + sorted(set(current.instance_type))
+    cands = catalog[keep & (catalog.gpus == 0)]
+    if needs is not None:
+        chosen = set()
+        for cpu, mem in needs:
+            fit = cands[(cands.vcpu >= cpu - 1e-9) & (cands.memory_gib >= mem - 1e-9)]
+            smallest = fit.groupby("family")[["vcpu", "memory_gib"]].transform("min")
+            chosen |= set(fit[(fit.vcpu == smallest.vcpu)].instance_type)
+        cands = cands[cands.instance_type.isin(chosen)]
+    return sorted(cands.instance_type) + sorted(set(current.instance_type))
+
+
+def size_need(vcpu: float, memory_gib: float, cpu_pct: float, mem_pct: float | None,
+              headroom_pct: float) -> tuple[float, float]:
+    """``vcpu_needed = vcpu x cpu_pct / 100 x (1 + headroom / 100)``, ``memory_needed_gib`` likewise (0 when memory
+    was not measured: it is then no constraint)."""
+    h = 1 + headroom_pct / 100
+    mem = 0.0 if mem_pct is None or pd.isna(mem_pct) else memory_gib * mem_pct / 100 * h
+    return vcpu * cpu_pct / 100 * h, mem
 
 
 def score_risk(usage_p: dict[str, float], usage_max: dict[str, float], capacity: dict[str, float],
@@ -204,11 +226,12 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
       **Optimized**. No CPU data: **No metrics**.
     - Savings (Compute Optimizer's estimate at the instance's own discount):
       ``savings = (current on-demand - target on-demand) x 730 x (effective hourly rate / current on-demand)``;
-      an Idle instance saves ``effective hourly rate x 730`` (stopped). Negative for an upsizing.
+      an Idle instance saves ``effective hourly rate x 730`` (stopped). Negative for an upsizing. It equals
+      ``effective x 730 x (1 - target / current on-demand)``: the USD list prices enter only as a ratio, so the
+      saving is in the instance's own billing ``currency``.
     - ``risk_score`` (``score_risk``) of the family target (or the current type when it stays).
     """
     p = f"p{percentile}"
-    h = 1 + headroom_pct / 100
     cat = catalog.set_index("instance_type", drop=False)
     price = {(r.instance_type, r.RegionId): (r.on_demand_hourly_usd, r.price_source) for r in prices.itertuples()}
     families = set(target_families if target_families is not None else DEFAULT_TARGET_FAMILIES)
@@ -231,8 +254,7 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
             continue
         mem_p = getattr(r, f"mem_{p}_pct", np.nan)
         measured = bool(getattr(r, "mem_measured", False)) and not pd.isna(mem_p)
-        need_cpu = cur.vcpu * cpu_p / 100 * h
-        need_mem = cur.memory_gib * mem_p / 100 * h if measured else 0.0
+        need_cpu, need_mem = size_need(cur.vcpu, cur.memory_gib, cpu_p, mem_p if measured else None, headroom_pct)
         usage_p = {"vcpu": cur.vcpu * cpu_p / 100}
         usage_max = {"vcpu": cur.vcpu * r.cpu_max_pct / 100}
         if measured:

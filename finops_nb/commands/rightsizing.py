@@ -77,12 +77,18 @@ def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int |
     bill = rs.list_bill_prices(t, month=month).execute()
     use_api = pricing == "on" or (pricing == "auto" and credentials_configured())
     fetch = PriceFetcher(session=session) if use_api else None
-    measured = inv[inv.instance_id.isin(stats.instance_id)]
+    measured = inv.merge(stats, on="instance_id").merge(catalog[["vcpu", "memory_gib"]], left_on="instance_type",
+                                                        right_index=True)
     frames = []
     for region, part in inv.groupby("RegionId"):
         types = list(part.instance_type.dropna().unique())
-        if region in set(measured.RegionId):
-            types += rs.list_candidate_types(catalog, types, target_families=target_families, graviton=graviton)
+        here = measured[measured.RegionId == region]
+        if not here.empty:
+            needs = [rs.size_need(m.vcpu, m.memory_gib, getattr(m, f"cpu_p{percentile}_pct"),
+                                  getattr(m, f"mem_p{percentile}_pct") if m.mem_measured else None, headroom_pct)
+                     for m in here.itertuples()]
+            types += rs.list_candidate_types(catalog, types, target_families=target_families, graviton=graviton,
+                                             needs=needs)
         frames.append(resolve_on_demand_prices(types, region, bill=bill, fetch=fetch))
     prices = (pd.concat(frames, ignore_index=True) if frames else
               pd.DataFrame(columns=["instance_type", "RegionId", "on_demand_hourly_usd", "price_source"]))
