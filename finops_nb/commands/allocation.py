@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
     out.add_argument("--json", action="store_true", help="print JSON instead of a table")
     out.add_argument("--csv", metavar="FILE", help="write every owner's rows to FILE (CSV)")
     p.add_argument("--owner-dir", metavar="DIR", help="also write one CSV per owner into DIR")
+    p.add_argument("--xlsx", metavar="FILE", help="also write a workbook: sheet showback (and budgets with --budgets)")
     p.set_defaults(func=run)
 
 
@@ -94,6 +95,13 @@ def run(args) -> int:
         for owner in sorted(sb.owner.unique()):
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in owner) or "_"
             (folder / f"{safe}.csv").write_text(owner_csv(sb, owner))
+    if args.xlsx:
+        from finops_nb.exports import write_xlsx
+
+        sheets = {"showback": sb.drop(columns=["period_total"])}
+        if budgets is not None:
+            sheets["budgets"] = budgets
+        write_xlsx(sheets, args.xlsx)
     money = ["direct_cost", "shared_cost", "total_cost", "credits", "tax", "period_total"]
     if args.csv:
         sb.assign(**{c: [f"{v:.2f}" for v in sb[c]] for c in money if c != "period_total"}).drop(

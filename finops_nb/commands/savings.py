@@ -89,29 +89,21 @@ def add_parser(sub) -> None:
     out.add_argument("--json", action="store_true", help="print totals and findings as JSON")
     out.add_argument("--csv", metavar="FILE", help="write every finding to FILE (CSV)")
     p.add_argument("--owner-dir", metavar="DIR", help="also write one CSV action list per owner into DIR")
+    p.add_argument("--owner-format", default="csv", choices=["csv", "xlsx", "both"], help="format of the --owner-dir "
+                   "lists (default csv)")
+    p.add_argument("--xlsx", metavar="FILE", help="also write a workbook: sheets totals and findings (XLSX)")
     p.add_argument("--inventory", default="off", choices=["auto", "on", "off"], help="confirm idle Elastic IPs and "
                    "NAT gateways with EC2 describe calls: auto (when AWS credentials are configured), on, off "
                    "(default)")
     p.set_defaults(func=run)
 
 
-def owner_file_name(owner) -> str:
-    """A file-name-safe form of an owner (``team b`` -> ``team_b``; missing -> ``no-owner``)."""
-    name = "no-owner" if owner is None or owner != owner else str(owner)
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "no-owner"
+def write_owner_lists(ledger, folder, month: str, columns=EXPORT_COLUMNS, formats=("csv",)) -> list[Path]:
+    """One action list per owner, ``savings-{month}-{owner}.csv`` (and/or ``.xlsx``) in ``folder`` (created); the
+    paths written (``finops_nb.exports.write_action_lists``)."""
+    from finops_nb.exports import write_action_lists
 
-
-def write_owner_lists(ledger, folder, month: str, columns=EXPORT_COLUMNS) -> list[Path]:
-    """One CSV action list per owner, ``savings-{month}-{owner}.csv`` in ``folder`` (created); the paths written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = ledger.reindex(columns=columns)
-    written = []
-    for owner, part in rows.groupby(rows.owner.fillna("(no owner)")):
-        path = folder / f"savings-{month}-{owner_file_name(None if owner == '(no owner)' else owner)}.csv"
-        part.to_csv(path, index=False)
-        written.append(path)
-    return written
+    return write_action_lists(ledger, folder, prefix=f"savings-{month}-", columns=columns, formats=formats)
 
 
 def run(args) -> int:
@@ -141,7 +133,12 @@ def run(args) -> int:
         ledger, columns = confirm_idle(ledger), [*EXPORT_COLUMNS, "inventory"]
     rows = ledger.reindex(columns=columns)
     if args.owner_dir:
-        write_owner_lists(ledger, args.owner_dir, month, columns)
+        write_owner_lists(ledger, args.owner_dir, month, columns,
+                          formats=("csv", "xlsx") if args.owner_format == "both" else (args.owner_format,))
+    if args.xlsx:
+        from finops_nb.exports import write_xlsx
+
+        write_xlsx({"totals": summary, "findings": rows}, args.xlsx)
     if args.json:
         doc = {"billing_period": month, "commitment_discount": {"rate": rate, "source": source},
                "totals": json.loads(summary.to_json(orient="records")),
