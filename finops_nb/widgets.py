@@ -406,3 +406,266 @@ class CommitmentPlanner:
 
 def commitment_planner(charges: Charges, **kw) -> w.VBox:
     return CommitmentPlanner(charges, **kw).view
+
+
+PERCENTILES = {"p50": 50, "p95": 95, "p99": 99, "max": 100}  # "max" is the 100th percentile of the 5-minute maxima
+
+
+class RightsizingReview:
+    """Percentile, headroom, lookback and Graviton controls over ``collect_rightsizing`` (the call notebook 20 and
+    ``finops-nb rightsizing`` make): each change recomputes the recommendations and redraws the chart and table.
+
+    Without CloudWatch metrics (no AWS credentials, or no permission) the cost side is shown (instances, hours,
+    effective hourly rate), the missing metrics are named with the permission that reads them, and the controls
+    still recompute (every finding is then "No metrics"). Defaults are the command's (p99, 20 %, 14 days,
+    ``commands.rightsizing.DEFAULTS``)."""
+
+    quiet = False
+
+    def __init__(self, charges: Charges, *, cloudwatch: str = "auto", pricing: str = "auto",
+                 describe: str = "auto", top: int = 20):
+        from finops_nb.commands.rightsizing import DEFAULTS
+        from finops_nb.sources.cloudwatch import LOOKBACK_DAYS
+
+        self.t, self.top = charges.table, top
+        self.modes = {"cloudwatch": cloudwatch, "pricing": pricing, "describe": describe}
+        months = _options(self.t, billing_period(self.t))
+        self.month = w.Dropdown(options=months, value=_busiest_month(self.t), description="Month")
+        self.percentile = w.Dropdown(options=list(PERCENTILES.items()), value=DEFAULTS["percentile"],
+                                     description="Percentile")
+        self.headroom = w.BoundedIntText(value=DEFAULTS["headroom"], min=0, max=300, step=5,
+                                         description="Headroom %")
+        self.lookback = w.Dropdown(options=list(LOOKBACK_DAYS), value=DEFAULTS["lookback"],
+                                   description="Lookback (d)")
+        self.graviton = w.Checkbox(value=True, description="Graviton", indent=False)
+        self.progress = w.IntProgress(value=0, min=0, max=2, description="", layout=w.Layout(width="240px"))
+        self.status, self.metrics, self.summary, self.chart = w.HTML(), w.HTML(), w.HTML(), w.HTML()
+        self.costs, self.table, self.download = w.HTML(), w.HTML(), w.HTML()
+        for control in (self.month, self.percentile, self.headroom, self.lookback, self.graviton):
+            control.observe(self.recompute, names="value")
+        self.view = w.VBox([
+            w.HTML("<h2>Rightsizing review</h2><p>Each EC2 instance's cheapest type covering its utilization at the "
+                   "chosen percentile plus headroom, in vCPUs and GiB. Savings per month (730 h) at the instance's "
+                   "own effective rate.</p>"),
+            w.HBox([self.month, self.percentile, self.headroom]), w.HBox([self.lookback, self.graviton]),
+            w.HBox([self.progress, self.status]), self.metrics, self.summary, self.chart, self.download,
+            self.table, self.costs,
+        ])
+        self.recompute()
+
+    def recompute(self, *_):
+        from finops_nb.commands.rightsizing import collect_rightsizing
+        from finops_nb.tables import money_table
+
+        if self.quiet:
+            return
+        p, h, days = int(self.percentile.value), int(self.headroom.value), int(self.lookback.value)
+        self.progress.layout.visibility = "visible"
+        self.progress.value = 0
+        self.status.value = "<i>Computing recommendations…</i>"
+        self.result = r = collect_rightsizing(self.t, self.month.value, lookback_days=days, percentile=p,
+                                              headroom_pct=h, graviton=bool(self.graviton.value), **self.modes)
+        self.progress.value = 1
+        label = f"{self.percentile.label} + {h} % headroom, {days}-day lookback"
+        missing = ", ".join(r.missing_metrics) or "none"
+        self.metrics.value = (
+            f"<div class='rs-metrics'><p>{html.escape(r.metrics_status)}</p>"
+            f"<p><b>Metrics missing:</b> {html.escape(missing)}</p>"
+            f"<p>{html.escape(r.pricing_status)}. {html.escape(r.inventory_status)}.</p></div>")
+        recs = r.recommendations
+        acted = recs[recs.finding.isin(["Over-provisioned", "Idle"])] if len(recs) else recs
+        if r.stats.empty:
+            self.summary.value = (f"<p class='rs-summary'><b>No metrics</b> for {len(r.instances)} EC2 instances: "
+                                  f"nothing to size at {html.escape(label)}. The cost side is below.</p>")
+        else:
+            saved = "; ".join(f"{v:,.2f} {html.escape(str(c))}" for c, v in
+                              acted.groupby("currency").savings_monthly.sum().items()) or "0.00"
+            self.summary.value = (f"<p class='rs-summary'>At <b>{html.escape(label)}</b>: "
+                                  f"{int((recs.finding == 'Over-provisioned').sum())} over-provisioned, "
+                                  f"{int((recs.finding == 'Idle').sum())} idle, "
+                                  f"{int((recs.finding == 'Under-provisioned').sum())} under-provisioned of "
+                                  f"{r.stats.instance_id.nunique()} measured; savings <b>{saved}</b> per month.</p>")
+        cols = [c for c in ("instance_id", "instance_type", "RegionId", "effective_hourly_rate",
+                            "on_demand_hourly_usd", "cpu_pct", "mem_pct", "vcpu_needed", "memory_needed_gib",
+                            "finding", "recommended_type", "savings_monthly", "risk", "graviton_type",
+                            "graviton_savings_monthly", "note") if c in recs.columns]
+        if not self.graviton.value:
+            cols = [c for c in cols if not c.startswith("graviton_")]
+        cols = [c for c in cols if c in ("instance_id", "finding") or recs[c].notna().any()]  # no empty columns
+        self.table.value = (money_table(recs, columns=cols, money=["effective_hourly_rate", "on_demand_hourly_usd",
+                                                                   "savings_monthly", "graviton_savings_monthly"],
+                                        decimals=4, top=self.top, caption=f"Recommendations at {label}")
+                            .set_table_attributes('class="rs-table"').to_html()
+                            if len(recs) else "<p class='empty'>No EC2 instances in this billing period.</p>")
+        self.download.value = (csv_link(recs, f"rightsizing-{self.month.value}-p{p}-h{h}-{days}d.csv")
+                               if len(recs) else "")
+        inv = r.instances
+        self.costs.value = (money_table(inv, columns=["instance_id", "instance_type", "SubAccountName", "RegionId",
+                                                      "PricingCategory", "hours", "effective_cost",
+                                                      "effective_hourly_rate"],
+                                        money=["hours", "effective_cost", "effective_hourly_rate"], decimals=4,
+                                        top=self.top, caption="EC2 instances by effective cost (cost side)")
+                            .set_table_attributes('class="rs-costs"').to_html() if len(inv) else "")
+        self.chart.value = self.draw(label)
+        self.progress.value = 2
+        self.progress.layout.visibility = "hidden"
+        self.status.value = ""
+
+    def draw(self, label: str) -> str:
+        r = self.result
+        if r.samples is not None and (r.samples.metric == "cpu").any():
+            shown = [i for i in r.recommendations.instance_id.head(self.top) if i in set(r.stats.instance_id)]
+            return chart_svg(charts.utilization_chart(r.samples, instances=shown,
+                                                      percentile=PERCENTILES[self.percentile.label]))
+        inv = money_frame(r.instances)
+        parts = [chart_svg(charts.bar_by(part, "instance_id", "effective_cost", top=self.top,
+                                         title=f"Effective cost by EC2 instance ({cur}), no utilization to draw"))
+                 for cur, part in inv.groupby("currency")]
+        return "".join(parts)
+
+
+def rightsizing_review(charges: Charges, **kw) -> w.VBox:
+    """The rightsizing review app's widget tree."""
+    return RightsizingReview(charges, **kw).view
+
+
+def csv_text_link(text: str, filename: str, label: str = "Download CSV") -> str:
+    """Like ``csv_link`` for CSV text a package function already wrote (e.g. ``allocation.owner_csv``)."""
+    import base64
+
+    data = base64.b64encode(text.encode()).decode()
+    return (f'<a class="csv-download" download="{html.escape(filename)}" '
+            f'href="data:text/csv;base64,{data}">{html.escape(label)}</a>')
+
+
+ALL_OWNERS = "(all owners)"
+# notebook 40's default shared services: support fees are split among the owners
+SHARED_SERVICES = ("AWS Support (Business)", "AWS Support (Enterprise)", "AWS Support (Developer)")
+
+
+class TeamCost:
+    """My team's cost: an owner tag key, an owner (with "unallocated") and a month; the owner's direct cost, shared
+    cost received and total (``allocation.showback`` with ``allocation.default_rules``, as notebook 40 calls them:
+    amortized basis, proportional split, totals rounded to the cent so all owners add up to the month), its direct
+    cost per day, its top services, its anomalies (``anomalies.detect_anomalies`` on its daily cost: trailing
+    14-day median + max(3 x 1.4826 x MAD, 20 % of the median), impact >= 10) and a CSV (``allocation.owner_csv``)."""
+
+    quiet = False
+
+    def __init__(self, charges: Charges, *, owner_tag: str = "business_unit",
+                 shared_services=SHARED_SERVICES, top: int = 10):
+        from finops_nb.analyses.common import tag_match_key
+
+        self.t, self.top, self.shared_services = charges.table, top, tuple(shared_services)
+        keys = sorted({k for k in self.t.select(k=self.t.Tags.keys().unnest()).distinct().execute()["k"].dropna()})
+        wanted = [k for k in keys if tag_match_key(k) == tag_match_key(owner_tag)]
+        self.tag_key = w.Dropdown(options=keys or [owner_tag], value=(wanted or keys or [owner_tag])[0],
+                                  description="Owner tag")
+        months = _options(self.t, billing_period(self.t))
+        self.month = w.Dropdown(options=months, value=_busiest_month(self.t), description="Month")
+        self.owner = w.Dropdown(description="Owner")
+        self.status, self.stats, self.chart, self.services = w.HTML(), w.HTML(), w.HTML(), w.HTML()
+        self.anomalies, self.download = w.HTML(), w.HTML()
+        self.owner_p, self.month_p = ibis.param("string"), ibis.param("string")
+        self.tag_key.observe(self.load_rules, names="value")
+        self.month.observe(self.recompute, names="value")
+        self.owner.observe(self.refresh, names="value")
+        self.view = w.VBox([
+            w.HTML("<h2>My team's cost</h2><p>Direct cost is what the owner rules give the owner (shared services "
+                   "first, then the owner tag; the rest is <i>unallocated</i>); shared cost is its part of the "
+                   "shared pool, split in proportion to direct cost. Amortized (effective) cost.</p>"),
+            w.HBox([self.tag_key, self.owner, self.month]),
+            self.status, self.stats, self.download, self.chart, self.services, self.anomalies,
+        ])
+        self.load_rules()
+
+    def load_rules(self, *_):
+        from finops_nb.analyses import allocation, anomalies
+
+        self.status.value = "<i>Allocating cost to owners…</i>"
+        self.rules = allocation.default_rules(self.tag_key.value, shared_services=self.shared_services)
+        a = allocation.allocate_owners(self.t, self.rules)
+        sel = a.filter(billing_period(a) == self.month_p, (self.owner_p == ALL_OWNERS) | (a.owner == self.owner_p))
+        cur = sel.BillingCurrency.name("currency")
+        self.daily_query = (sel.group_by([sel.ChargePeriodStart.truncate("D").name("day"), cur])
+                            .aggregate(billed_cost=sel.BilledCost.sum(), effective_cost=sel.EffectiveCost.sum())
+                            .order_by(["day", "currency"]))
+        self.services_query = (sel.group_by([cur, "ServiceName"])
+                               .aggregate(effective_cost=sel.EffectiveCost.sum(), billed_cost=sel.BilledCost.sum())
+                               .order_by([ibis.desc("effective_cost"), "ServiceName"]))
+        # anomalies need the days before the month: every owner's daily cost over the whole table, once per tag
+        daily = anomalies.daily_cost(self.t, ["owner"], rules=self.rules).execute()
+        self.all_anomalies = anomalies.detect_anomalies(daily, ["owner"])
+        self.recompute()
+
+    def recompute(self, *_):
+        from finops_nb.analyses import allocation
+
+        if self.quiet:
+            return
+        self.status.value = "<i>Computing the showback…</i>"
+        self.showback = sb = allocation.showback(self.t, self.rules, month=self.month.value)
+        order = sb.assign(zero=sb.total_cost == 0, size=-sb.total_cost.map(abs)).sort_values(["zero", "size", "owner"])
+        owners = list(dict.fromkeys([*order.owner, allocation.UNALLOCATED]))
+        keep = self.owner.value if self.owner.value in owners else ALL_OWNERS
+        with Quiet(self):
+            self.owner.options = [ALL_OWNERS, *owners]
+            self.owner.value = keep
+        self.refresh()
+
+    def refresh(self, *_):
+        from finops_nb.analyses import anomalies, common
+        from finops_nb.analyses.allocation import owner_csv
+        from finops_nb.tables import money_table
+
+        if self.quiet:
+            return
+        owner, month = self.owner.value, self.month.value
+        sb = self.showback if owner == ALL_OWNERS else self.showback[self.showback.owner == owner]
+        rows = []
+        for cur, part in sb.groupby("currency"):
+            c = html.escape(str(cur))
+            rows.append(f"<tr><td>{c}</td><td>{sum(part.direct_cost):,.2f}</td><td>{sum(part.shared_cost):,.2f}"
+                        f"</td><td><b>{sum(part.total_cost):,.2f}</b></td></tr>")
+        who = html.escape(str(owner))
+        self.stats.value = (
+            f"<table class='team-stats'><caption>{who}, {html.escape(str(month))}</caption><tr><th>currency</th>"
+            "<th>direct cost</th><th>shared cost received</th><th>total</th></tr>"
+            + ("".join(rows) or "<tr><td colspan='4'>no cost this month</td></tr>") + "</table>")
+        params = {self.owner_p: owner, self.month_p: month}
+        daily = money_frame(self.daily_query.execute(params=params))
+        self.chart.value = "".join(
+            chart_svg(charts.daily_trend_chart(part, title=f"Direct cost per day, {owner} ({cur})"))
+            for cur, part in daily.groupby("currency"))
+        svc = self.services_query.execute(params=params)
+        self.services.value = (money_table(svc, money=["effective_cost", "billed_cost"], decimals=4, top=self.top,
+                                           caption=f"Top services of {owner} (direct cost)")
+                               .set_table_attributes('class="team-services"').to_html()
+                               if len(svc) else "<p class='empty'>No direct cost this month.</p>")
+        start, end = common.month_bounds(month)
+        an = self.all_anomalies
+        an = an[(an.day >= start) & (an.day < end)]
+        if owner != ALL_OWNERS:
+            an = an[an.owner == owner]
+        if len(an):
+            an = anomalies.describe_anomalies(self.t, an.head(self.top), ["owner"], rules=self.rules)
+            self.anomalies.value = money_table(
+                an.assign(day=an.day.dt.strftime("%Y-%m-%d")),
+                columns=["day", "owner", "currency", "cost", "median", "threshold", "impact", "top_usage_types",
+                         "top_resources"], money=["cost", "median", "threshold", "impact"], decimals=2,
+                caption="Anomalies: a day above its trailing 14-day median by more than max(3 × 1.4826 × MAD, "
+                        "20 % of the median), impact ≥ 10").set_table_attributes('class="team-anomalies"').to_html()
+        else:
+            self.anomalies.value = (f"<p class='team-anomalies'>No anomalies for {who} in {html.escape(month)} "
+                                    "(no day above its trailing 14-day median by more than max(3 × 1.4826 × MAD, "
+                                    "20 % of the median) with an impact of 10 or more).</p>")
+        text = (owner_csv(self.showback, owner) if owner != ALL_OWNERS else
+                self.showback.drop(columns=["period_total"]).to_csv(index=False))
+        slug = "all-owners" if owner == ALL_OWNERS else "".join(ch if ch.isalnum() else "-" for ch in str(owner))
+        self.download.value = csv_text_link(text, f"team-cost-{slug}-{month}.csv")
+        self.status.value = ""
+
+
+def team_cost(charges: Charges, **kw) -> w.VBox:
+    """The "my team's cost" app's widget tree."""
+    return TeamCost(charges, **kw).view

@@ -37,3 +37,142 @@ def test_a_tag_key_change_queries_once():
     calls.clear()
     app.tag_key.value = "application"
     assert len(calls) == 1
+
+
+# ------------------------------------------------------------------------------------------ rightsizing review
+def test_rightsizing_review_without_metrics_shows_the_cost_side_and_what_to_grant(monkeypatch, tmp_path):
+    from finops_nb.analyses.common import billing_period
+    from finops_nb.widgets import RightsizingReview
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws: no credentials, CloudWatch is not read
+    charges = load_charges("sample")
+    app = RightsizingReview(charges)
+    assert "No metrics" in app.summary.value and "p99 + 20 % headroom, 14-day lookback" in app.summary.value
+    assert "cloudwatch:GetMetricData" in app.metrics.value and "all CloudWatch metrics" in app.metrics.value
+    # the cost side, checked by a plain query: i-0544a99823af9bl0b ran 0.774167 h for 1.0000 effective
+    # -> 1.0 / 0.774167 = 1.2917 per hour
+    t = charges.table
+    one = t.filter(billing_period(t) == "2024-09", t.ResourceId == "i-0544a99823af9bl0b",
+                   t.ChargeCategory == "Usage", t.ConsumedUnit == "Hours")
+    got = one.aggregate(cost=one.EffectiveCost.sum(), hours=one.ConsumedQuantity.sum()).execute().iloc[0]
+    rate = float(got.cost) / float(got.hours)
+    assert f"{rate:.4f}" == "1.2917"
+    assert "i-0544a99823af9bl0b" in app.costs.value and "1.2917" in app.costs.value
+    assert "<svg" in app.chart.value and "csv-download" in app.download.value
+    app.headroom.value = 50
+    assert "p99 + 50 % headroom" in app.summary.value and "No metrics" in app.summary.value
+    app.percentile.value = 100
+    assert "max + 50 % headroom" in app.summary.value and "Recommendations at max + 50 %" in app.table.value
+
+
+RS_IID = "i-0fedcba987654321a"
+RS_HEADER = ("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceCategory,"
+             "ServiceName,ResourceId,RegionId,PricingCategory,ConsumedQuantity,ConsumedUnit,ChargeDescription,"
+             "ListUnitPrice,EffectiveCost,BilledCost\n")
+
+
+def test_rightsizing_review_recomputes_at_the_chosen_headroom(tmp_path, con, aws_env):
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+
+    from finops_nb.widgets import RightsizingReview
+
+    rows = [f"USD,2024-09-01,2024-09-20T{h:02d}:00:00Z,2024-09-20T{h + 1:02d}:00:00Z,Usage,Compute,Amazon EC2,"
+            f"{RS_IID},us-east-1,Standard,1,Hours,$0.384 per On Demand Linux m5.2xlarge Instance Hour,0.384,"
+            "0.384,0.384" for h in range(10)]
+    (tmp_path / "bill.csv").write_text(RS_HEADER + "\n".join(rows) + "\n")
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    start = datetime(2024, 9, 20, tzinfo=UTC)
+
+    def put(namespace, metric, values, step=timedelta(minutes=5)):
+        data = [{"MetricName": metric, "Dimensions": [{"Name": "InstanceId", "Value": RS_IID}],
+                 "Timestamp": start + step * k, "Value": float(v)} for k, v in enumerate(values)]
+        for i in range(0, len(data), 20):
+            cw.put_metric_data(Namespace=namespace, MetricData=data[i:i + 20])
+
+    # 101 five-minute maxima: CPU p99 20 % (max 25 %), memory p99 30 % (max 35 %); 1.44 GB network a day
+    put("AWS/EC2", "CPUUtilization", [10.0] * 99 + [20.0, 25.0])
+    put("CWAgent", "mem_used_percent", [30.0] * 100 + [35.0])
+    put("AWS/EC2", "NetworkIn", [50e6] * 24, step=timedelta(hours=1))
+    put("AWS/EC2", "NetworkOut", [10e6] * 24, step=timedelta(hours=1))
+    app = RightsizingReview(load_charges(tmp_path / "bill.csv", con=con), cloudwatch="on", pricing="off",
+                            describe="off")
+    rec = app.result.recommendations.iloc[0]
+    # p99 + 20 %: 8 x 0.20 x 1.2 = 1.92 vCPU, 32 x 0.30 x 1.2 = 11.52 GiB -> m5.xlarge (4, 16 GiB) at the
+    # snapshot's 0.192: (0.384 - 0.192) x 730 = 140.16 a month; Graviton m6g.xlarge
+    assert (rec.finding, rec.recommended_type, rec.savings_monthly) == ("Over-provisioned", "m5.xlarge",
+                                                                        pytest.approx(140.16))
+    assert "m5.xlarge" in app.table.value and "140.1600" in app.table.value and "m6g.xlarge" in app.table.value
+    assert "1 over-provisioned" in app.summary.value and "140.16 USD" in app.summary.value
+    assert "<svg" in app.chart.value  # the utilization boxes
+    app.headroom.value = 100
+    # 32 x 0.30 x 2.0 = 19.2 GiB > 16: no smaller m5 fits, the m5.2xlarge stays
+    rec = app.result.recommendations.iloc[0]
+    assert (rec.finding, rec.recommended_type, rec.savings_monthly) == ("Optimized", "m5.2xlarge", 0.0)
+    assert "0 over-provisioned" in app.summary.value and "p99 + 100 % headroom" in app.table.value
+    app.graviton.value = False
+    assert "m6g" not in app.table.value
+
+
+# ------------------------------------------------------------------------------------------------ team cost
+def test_team_cost_all_owners_add_up_to_the_month_and_an_owner_is_its_own_rows():
+    from finops_nb.analyses.common import billing_period
+    from finops_nb.widgets import ALL_OWNERS, TeamCost
+
+    charges = load_charges("sample")
+    t = charges.table
+    app = TeamCost(charges)  # owner tag business_unit, month 2024-09
+    month = t.filter(billing_period(t) == "2024-09")
+    total = float(month.EffectiveCost.sum().execute())
+    assert round(total, 4) == 14.9765 and f"<b>{total:,.2f}</b>" in app.stats.value  # 14.98
+    assert app.owner.value == ALL_OWNERS and "unallocated" in app.owner.options
+    # PeoriaData's direct cost by a plain query over its tag
+    peoria = month.filter(month.Tags.get("business_unit") == "PeoriaData").EffectiveCost.sum().execute()
+    assert f"{float(peoria):.2f}" == "16.00"
+    before = app.services.value
+    app.owner.value = "PeoriaData"
+    assert "<td>16.00</td>" in app.stats.value and "<b>16.00</b>" in app.stats.value
+    assert app.services.value != before and "PeoriaData" in app.services.value
+    assert "team-cost-PeoriaData-2024-09.csv" in app.download.value
+    # the rest is unallocated: 14.9765 - 16.0000 = -1.0235 -> -1.02 (and 16.00 - 1.02 = 14.98)
+    app.owner.value = "unallocated"
+    assert "<b>-1.02</b>" in app.stats.value
+    app.tag_key.value = "environment"  # the chosen owner is kept when the new tag has it too
+    assert app.owner.value == "unallocated" and "dev" in app.owner.options and "PeoriaData" not in app.owner.options
+
+
+TEAM_HEADER = ("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceName,"
+               "ResourceId,SubAccountId,x_UsageType,EffectiveCost,BilledCost,Tags\n")
+
+
+def test_team_cost_shared_split_and_an_owner_anomaly(tmp_path, con):
+    import base64
+    import re
+
+    from finops_nb.widgets import TeamCost
+
+    rows = []
+    for d in range(1, 16):
+        day = f"2025-03-{d:02d}"
+        web = 160 if d == 15 else 100
+        rows.append(f"USD,2025-03-01,{day},{day},Usage,Amazon EC2,i-web,111,BoxUsage:m5.large,{web},{web},"
+                    '"{""team"": ""web""}"')
+        rows.append(f"USD,2025-03-01,{day},{day},Usage,Amazon RDS,db-api,111,InstanceUsage,52,52,"
+                    '"{""team"": ""api""}"')
+    rows.append("USD,2025-03-01,2025-03-01,2025-03-01,Usage,AWS Support (Business),,111,Support,234,234,")
+    f = tmp_path / "bill.csv"
+    f.write_text(TEAM_HEADER + "\n".join(rows) + "\n")
+    app = TeamCost(load_charges(f, con=con), owner_tag="team")
+    # by hand: web 14 x 100 + 160 = 1,560, api 15 x 52 = 780; support 234 shared in proportion:
+    # web 234 x 1560 / 2340 = 156 -> 1,716; api 78 -> 858; all 2,574 = 1,560 + 780 + 234
+    assert "<b>2,574.00</b>" in app.stats.value
+    app.owner.value = "web"
+    assert "<td>1,560.00</td><td>156.00</td><td><b>1,716.00</b></td>" in app.stats.value
+    # day 15: median of 14 days at 100 is 100, MAD 0, threshold 120 < 160 -> an anomaly of impact 60
+    assert "2025-03-15" in app.anomalies.value and "60.00" in app.anomalies.value
+    assert "BoxUsage:m5.large (+60.00)" in app.anomalies.value
+    csv = base64.b64decode(re.search(r"base64,([^\"]+)", app.download.value).group(1)).decode()
+    assert csv.splitlines()[1] == "2025-03,USD,web,1560.00,156.00,1716.00,amortized,proportional"
+    app.owner.value = "api"
+    assert "<b>858.00</b>" in app.stats.value and "No anomalies for api" in app.anomalies.value
