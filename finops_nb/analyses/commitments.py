@@ -105,18 +105,30 @@ def hourly_eligible_spend(t: ir.Table, *, month: str, currency: str | None = Non
 
 def _spread_over_hours(spans: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
                        currency: str | None) -> pd.DataFrame:
-    """Each span's ``cost`` spread evenly over its hours, clipped to ``[start, end)``, per currency."""
+    """Each span's ``cost`` spread evenly over its hours that fall in ``[start, end)``, per currency.
+
+    A span covers the hours from its start (floored to the hour) up to its end, at least one hour. Its whole
+    cost goes to its hours inside the window (a row belongs to the billing period it is billed in).
+    Vectorized: each span adds ``cost / hours`` from its first hour and takes it off after its last
+    (a difference array), so the cost is independent of the number of spans.
+    """
     hours = pd.date_range(start, end, freq="h", inclusive="left")
+    hour = pd.Timedelta(hours=1)
     frames = []
     for cur, part in spans.groupby("currency"):
-        series = pd.Series(0.0, index=hours)
-        for s, f, c in part[["ChargePeriodStart", "ChargePeriodEnd"]].assign(c=part.cost).itertuples(index=False):
-            s, f = pd.Timestamp(s).floor("h"), pd.Timestamp(f)
-            span = pd.date_range(s, max(f, s + pd.Timedelta(hours=1)), freq="h", inclusive="left")
-            span = span[(span >= start) & (span < end)]
-            if len(span):
-                series.loc[span] += float(c) / len(span)
-        frames.append(pd.DataFrame({"hour": hours, "currency": cur, "eligible_cost": series.values}))
+        s = pd.to_datetime(part["ChargePeriodStart"], utc=True).dt.floor("h")
+        f = pd.to_datetime(part["ChargePeriodEnd"], utc=True)
+        f = f.where(f > s + hour, s + hour)
+        first = ((s.clip(lower=start) - start) / hour).to_numpy()
+        last = (np.ceil((f.clip(upper=end) - start) / hour)).to_numpy()
+        keep = last > first
+        first, last = first[keep].astype(int), last[keep].astype(int)
+        per_hour = part["cost"].to_numpy(dtype=float)[keep] / (last - first)
+        diff = np.zeros(len(hours) + 1)
+        np.add.at(diff, first, per_hour)
+        np.add.at(diff, last, -per_hour)
+        frames.append(pd.DataFrame({"hour": hours, "currency": cur,
+                                    "eligible_cost": np.cumsum(diff[:-1]).round(12)}))
     if not frames:
         return pd.DataFrame({"hour": hours, "currency": currency, "eligible_cost": 0.0})
     return pd.concat(frames, ignore_index=True)
