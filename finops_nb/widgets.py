@@ -434,9 +434,9 @@ class RightsizingReview:
         self.percentile = w.Dropdown(options=list(PERCENTILES.items()), value=DEFAULTS["percentile"],
                                      description="Percentile")
         self.headroom = w.BoundedIntText(value=DEFAULTS["headroom"], min=0, max=300, step=5,
-                                         description="Headroom %")
+                                         description="Headroom %", style={"description_width": "initial"})
         self.lookback = w.Dropdown(options=list(LOOKBACK_DAYS), value=DEFAULTS["lookback"],
-                                   description="Lookback (d)")
+                                   description="Lookback (d)", style={"description_width": "initial"})
         self.graviton = w.Checkbox(value=True, description="Graviton", indent=False)
         self.progress = w.IntProgress(value=0, min=0, max=2, description="", layout=w.Layout(width="240px"))
         self.status, self.metrics, self.summary, self.chart = w.HTML(), w.HTML(), w.HTML(), w.HTML()
@@ -448,7 +448,7 @@ class RightsizingReview:
                    "chosen percentile plus headroom, in vCPUs and GiB. Savings per month (730 h) at the instance's "
                    "own effective rate.</p>"),
             w.HBox([self.month, self.percentile, self.headroom]), w.HBox([self.lookback, self.graviton]),
-            w.HBox([self.progress, self.status]), self.metrics, self.summary, self.chart, self.download,
+            w.HBox([self.progress, self.status]), self.summary, self.metrics, self.chart, self.download,
             self.table, self.costs,
         ])
         self.recompute()
@@ -460,7 +460,7 @@ class RightsizingReview:
         if self.quiet:
             return
         p, h, days = int(self.percentile.value), int(self.headroom.value), int(self.lookback.value)
-        self.progress.layout.visibility = "visible"
+        self.progress.layout.display = ""
         self.progress.value = 0
         self.status.value = "<i>Computing recommendations…</i>"
         self.result = r = collect_rightsizing(self.t, self.month.value, lookback_days=days, percentile=p,
@@ -508,7 +508,7 @@ class RightsizingReview:
                             .set_table_attributes('class="rs-costs"').to_html() if len(inv) else "")
         self.chart.value = self.draw(label)
         self.progress.value = 2
-        self.progress.layout.visibility = "hidden"
+        self.progress.layout.display = "none"
         self.status.value = ""
 
     def draw(self, label: str) -> str:
@@ -629,6 +629,7 @@ class TeamCost:
                         f"</td><td><b>{sum(part.total_cost):,.2f}</b></td></tr>")
         who = html.escape(str(owner))
         self.stats.value = (
+            "<style>.team-stats th, .team-stats td {padding: 2px 14px; text-align: right}</style>"
             f"<table class='team-stats'><caption>{who}, {html.escape(str(month))}</caption><tr><th>currency</th>"
             "<th>direct cost</th><th>shared cost received</th><th>total</th></tr>"
             + ("".join(rows) or "<tr><td colspan='4'>no cost this month</td></tr>") + "</table>")

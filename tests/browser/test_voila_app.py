@@ -298,3 +298,46 @@ def test_cost_explorer_tag_filter_and_csv(browser, voila):
         assert errors == [], errors
     finally:
         page.close()
+
+
+def test_rightsizing_review_recomputes_on_a_new_headroom_and_percentile(browser, voila):
+    page, errors = open_app(browser, voila, "rightsizing-review.ipynb", "table.rs-table")
+    try:
+        table, summary = page.locator("table.rs-table"), page.locator(".rs-summary")
+        # no AWS credentials in the test: the cost side, and the metrics it would need and how to grant them
+        expect(summary).to_contain_text("No metrics")
+        expect(page.locator(".rs-metrics")).to_contain_text("cloudwatch:GetMetricData")
+        expect(page.locator("table.rs-costs")).to_contain_text("i-0544a99823af9bl0b")  # c5.4xlarge, 1.2917/h
+        expect(table).to_contain_text("Recommendations at p99 + 20 % headroom, 14-day lookback")
+        box = labelled(page, "text", "Headroom %").locator("input")
+        box.fill("50")
+        box.press("Enter")
+        expect(table).to_contain_text("p99 + 50 % headroom", timeout=UPDATE_TIMEOUT)
+        labelled(page, "dropdown", "Percentile").locator("select").select_option(label="max")
+        expect(table).to_contain_text("max + 50 % headroom", timeout=UPDATE_TIMEOUT)
+        labelled(page, "dropdown", "Lookback (d)").locator("select").select_option(label="32")
+        expect(summary).to_contain_text("32-day lookback", timeout=UPDATE_TIMEOUT)
+        expect(page.get_by_text("Computing recommendations")).to_have_count(0, timeout=UPDATE_TIMEOUT)
+        expect(page.locator(".widget-html svg").first).to_be_visible()
+        screenshot(page, "rightsizing-review")
+        assert errors == [], errors
+    finally:
+        page.close()
+
+
+def test_team_cost_follows_the_owner(browser, voila):
+    page, errors = open_app(browser, voila, "team-cost.ipynb", "table.team-stats")
+    try:
+        stats, services = page.locator("table.team-stats"), page.locator("table.team-services")
+        expect(stats).to_contain_text("14.98")  # all owners: the month's effective cost 14.9765 to the cent
+        labelled(page, "dropdown", "Owner").locator("select").select_option(label="PeoriaData")
+        expect(stats).to_contain_text("PeoriaData, 2024-09", timeout=UPDATE_TIMEOUT)
+        expect(stats).to_contain_text("16.00", timeout=UPDATE_TIMEOUT)
+        expect(services).to_contain_text("Top services of PeoriaData", timeout=UPDATE_TIMEOUT)
+        expect(page.locator(".team-anomalies")).to_contain_text("No anomalies for PeoriaData")
+        expect(page.locator("a.csv-download")).to_have_attribute("download", "team-cost-PeoriaData-2024-09.csv")
+        expect(page.locator(".widget-html svg").first).to_be_visible()
+        screenshot(page, "team-cost")
+        assert errors == [], errors
+    finally:
+        page.close()
