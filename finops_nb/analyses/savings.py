@@ -355,29 +355,32 @@ def _family_move(df: pd.DataFrame, peers: list, *, check: str, action: str, basi
                    basis=basis, effort="medium", risk="medium", evidence=evidence)
 
 
-def find_previous_generation(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+def find_previous_generation(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                             instances: pd.DataFrame | None = None) -> pd.DataFrame:
     """EC2 instances of a previous-generation family (m4, c4, r4, t2) that cost less on the current one.
 
     ``monthly_savings = instance-hour effective cost * (1 - peer price / family price)``: the list-price ratio
     of ``catalog.families.CURRENT_GENERATION`` (us-east-1 on-demand Linux, source and date there) applied to the
     instance's own effective cost, so its discounts carry over. m4.large 0.100 -> m5.large 0.096: 4 %.
+    ``instances``: ``_ec2_instances`` of the same table, month and owner tag when already read.
     """
-    df = _ec2_instances(t, month=month, owner_tag=owner_tag)
+    df = _ec2_instances(t, month=month, owner_tag=owner_tag) if instances is None else instances
     peers = [families.current_generation_peer(i) for i in df.instance_type]
     return _family_move(df, peers, check="previous generation -> current", action="move to the current generation",
                         basis="instance-hour effective cost x (1 - current / previous generation list price; "
                         f"{families.PRICES_SOURCE}, {families.PRICES_AS_OF})")
 
 
-def find_graviton_candidates(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+def find_graviton_candidates(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                             instances: pd.DataFrame | None = None) -> pd.DataFrame:
     """x86 EC2 instances (not Windows) with a Graviton peer that costs less.
 
     ``monthly_savings = instance-hour effective cost * (1 - Graviton peer price / x86 price)`` with the ratios
     of ``catalog.families.GRAVITON`` (m5.large 0.096 -> m6g.large 0.077: 19.8 %). Windows does not run on
     Graviton; the software must build for arm64 (effort and risk medium). Compute Optimizer offers the same
-    move through its CPU architecture preference.
+    move through its CPU architecture preference. ``instances`` as in ``find_previous_generation``.
     """
-    df = _ec2_instances(t, month=month, owner_tag=owner_tag)
+    df = _ec2_instances(t, month=month, owner_tag=owner_tag) if instances is None else instances
     peers = [families.graviton_peer(i, o) for i, o in zip(df.instance_type, df.operating_system, strict=True)]
     return _family_move(df, peers, check="x86 -> Graviton", action="move to the Graviton peer (arm64)",
                         basis="instance-hour effective cost x (1 - Graviton / x86 list price; "
@@ -722,6 +725,7 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
     if not month:
         raise ConfigError("a month is needed for the savings ledger (YYYY-MM)")
     kw = {"month": month, "owner_tag": owner_tag}
+    instances = _ec2_instances(t, **kw)  # read once for the two instance-family checks
     parts = [
         find_gp2_volumes(t, **kw),
         find_io1_volumes(t, **kw),
@@ -729,8 +733,8 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
         find_idle_nat_gateways(t, max_gb_processed=nat_max_gb_processed, **kw),
         find_idle_load_balancers(t, **kw),
         find_old_snapshots(t, min_age_days=snapshot_min_age_days, **kw),
-        find_previous_generation(t, **kw),
-        find_graviton_candidates(t, **kw),
+        find_previous_generation(t, instances=instances, **kw),
+        find_graviton_candidates(t, instances=instances, **kw),
         find_s3_standard_storage(t, cold_share=s3_cold_share, **kw),
         find_on_demand_databases(t, min_days=db_min_days, reserved_discount=db_reserved_discount, **kw),
         find_spot_candidates(t, spot_discount=spot_discount, **kw),
