@@ -474,7 +474,10 @@ class RightsizingReview:
             f"<p>{html.escape(r.pricing_status)}. {html.escape(r.inventory_status)}.</p></div>")
         recs = r.recommendations
         acted = recs[recs.finding.isin(["Over-provisioned", "Idle"])] if len(recs) else recs
-        if r.stats.empty:
+        if r.instances.empty:
+            self.summary.value = (f"<p class='rs-summary'>No EC2 instances in {html.escape(str(self.month.value))}: "
+                                  "nothing to size.</p>")
+        elif r.stats.empty:
             self.summary.value = (f"<p class='rs-summary'><b>No metrics</b> for {len(r.instances)} EC2 instances: "
                                   f"nothing to size at {html.escape(label)}. The cost side is below.</p>")
         else:

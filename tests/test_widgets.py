@@ -63,6 +63,8 @@ def test_rightsizing_review_without_metrics_shows_the_cost_side_and_what_to_gran
     assert "p99 + 50 % headroom" in app.summary.value and "No metrics" in app.summary.value
     app.percentile.value = 100
     assert "max + 50 % headroom" in app.summary.value and "Recommendations at max + 50 %" in app.table.value
+    app.month.value = "2024-10"  # one Oracle row: no EC2 instance
+    assert "No EC2 instances in 2024-10" in app.summary.value and "No EC2 instances" in app.table.value
 
 
 RS_IID = "i-0fedcba987654321a"
