@@ -49,20 +49,36 @@ class NotebookRun:
 
 
 @dataclass
+class StepRun:
+    """A step of the report after the notebooks (e.g. the per-owner pages)."""
+    step: str
+    status: str = "pending"  # ok | failed
+    seconds: float = 0.0
+    error: str | None = None
+    output: str = ""  # the page it wrote, relative to the report folder
+    files: int = 0
+
+
+@dataclass
 class ReportResult:
     month: str
     folder: Path
     runs: list[NotebookRun]
+    steps: list[StepRun] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.runs)
+        return all(r.status == "ok" for r in [*self.runs, *self.steps])
 
 
 def run_report(month: str, data: str | None = None, *, out: str | Path | None = None, engine: str = "duckdb://",
                notebooks: list[str] | None = None, notebooks_dir: Path | None = None,
-               kernel_name: str = "python3", show_progress: bool = True) -> ReportResult:
-    """Execute the notebooks for ``month`` into ``out/month/`` and write ``index.html`` and ``manifest.json``."""
+               kernel_name: str = "python3", show_progress: bool = True,
+               owner_tag: str = "business_unit") -> ReportResult:
+    """Execute the notebooks for ``month`` into ``out/month/`` and write ``index.html`` and ``manifest.json``.
+
+    After the notebooks, ``owners/`` gets one page per owner (``owner_pages.write_owner_pages`` with
+    ``owner_tag``, default that of notebook 40); a failure there is logged and recorded as a failed step."""
     import papermill as pm
     from rich.progress import Progress
 
@@ -88,7 +104,7 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     started = datetime.now(UTC)
-    params = {"month": month, "data": data_path, "engine": engine}
+    params = {"month": month, "data": data_path, "engine": engine, "owner_tag": owner_tag}
     if source != data_path:
         params["data_source"] = source
     if notebooks is None:
@@ -103,7 +119,8 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
                 _run_one(pm, run, src_dir, folder, {k: params[k] for k in ("month", "data", "engine")},
                          kernel_name)
                 progress.advance(task)
-        result = ReportResult(month, folder, runs)
+        steps = [_owner_pages_step(checked, month, folder, owner_tag)]
+        result = ReportResult(month, folder, runs, steps)
         _write_manifest(result, params, checked, kernel_name, started)
         _write_index(result, params)
     finally:
@@ -133,6 +150,25 @@ def _run_one(pm, run: NotebookRun, src_dir: Path, folder: Path, params: dict, ke
         html_path.write_text(to_html(nb), encoding="utf-8")
         run.html = html_path.name
     log.info("%s %s in %.1f s", run.notebook, run.status, run.seconds)
+
+
+def _owner_pages_step(charges, month: str, folder: Path, owner_tag: str) -> StepRun:
+    """``owners/<owner>.html`` and ``owners/index.html``; any error is kept in the step (the notebooks stay)."""
+    from finops_nb.owner_pages import write_owner_pages
+
+    step = StepRun("owner pages")
+    t0 = time.perf_counter()
+    try:
+        written = write_owner_pages(charges, month, folder, owner_tag=owner_tag)
+        step.status, step.files = "ok", len(written)
+        step.output = written[-1].relative_to(folder).as_posix()
+    except Exception as exc:  # a failed step fails the report (exit 1) but keeps what the notebooks wrote
+        step.status = "failed"
+        step.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        log.exception("owner pages failed: %s", step.error)
+    step.seconds = round(time.perf_counter() - t0, 2)
+    log.info("owner pages %s in %.1f s", step.status, step.seconds)
+    return step
 
 
 def publish(folder: Path, url: str, *, session=None) -> list[str]:
@@ -200,6 +236,7 @@ def _write_manifest(result: ReportResult, params: dict, checked, kernel_name: st
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "ok" if result.ok else "failed",
         "notebooks": [asdict(r) for r in result.runs],
+        "steps": [asdict(s) for s in result.steps],
     }
     (result.folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
 
@@ -212,6 +249,12 @@ def _write_index(result: ReportResult, params: dict) -> None:
         status = "ok" if r.status == "ok" else f"FAILED: {html.escape(r.error or '')}"
         rows.append(f"<tr class='{r.status}'><td>{link}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
                     f"<td>{figures}</td></tr>")
+    for s in result.steps:
+        link = (f'<a href="{html.escape(s.output)}">{html.escape(s.step)}</a>' if s.status == "ok"
+                else html.escape(s.step))
+        status = "ok" if s.status == "ok" else f"FAILED: {html.escape(s.error or '')}"
+        rows.append(f"<tr class='{s.status}'><td>{link}</td><td>{status}</td><td>{s.seconds:.1f} s</td>"
+                    f"<td>{s.files} pages (one per owner, and their index)</td></tr>")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>FinOps report {result.month}</title>
 <style>body{{font-family:sans-serif;margin:2em;}} table{{border-collapse:collapse}}

@@ -66,3 +66,43 @@ def test_savings_by_owner_counts_each_resource_once():
     got = savings_by_owner(ledger).set_index("owner")
     assert got.monthly_savings.to_dict() == {"A": 200.0, "B": 120.0}
     assert got.naive_monthly_savings.to_dict() == {"A": 340.0, "B": 140.0}
+
+
+def tiny_notebooks(folder):
+    import nbformat
+
+    folder.mkdir()
+    params = nbformat.v4.new_code_cell('month: str = "2024-09"\ndata: str = "sample"\nengine: str = "duckdb://"')
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("print(month)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nbformat.write(nb, folder / "only.ipynb")
+    return folder
+
+
+def test_the_report_writes_the_pages_and_a_failure_fails_the_report(tmp_path, capsys):
+    import json
+
+    from finops_nb.cli import main
+
+    nbs = tiny_notebooks(tmp_path / "nbs")
+    assert main(["report", "--month", "2024-09", "--out", str(tmp_path / "ok"), "--notebooks-dir", str(nbs)]) == 0
+    folder = tmp_path / "ok" / "2024-09"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    step = manifest["steps"][0]
+    assert (step["step"], step["status"], step["output"]) == ("owner pages", "ok", "owners/index.html")
+    assert manifest["parameters"]["owner_tag"] == OWNER_TAG == "business_unit"  # notebook 40's default
+    assert step["files"] == len(list((folder / "owners").glob("*.html"))) > 1
+    assert '<a href="owners/index.html">owner pages</a>' in (folder / "index.html").read_text()
+
+    # owners/ cannot be made (a file has its name): the step fails, the report exits 1, the notebook is kept
+    bad = tmp_path / "bad" / "2024-09"
+    bad.mkdir(parents=True)
+    (bad / "owners").write_text("not a folder")
+    assert main(["report", "--month", "2024-09", "--out", str(tmp_path / "bad"), "--notebooks-dir", str(nbs)]) == 1
+    manifest = json.loads((bad / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["notebooks"][0]["status"] == "ok"
+    assert manifest["steps"][0]["status"] == "failed" and "Error" in manifest["steps"][0]["error"]
+    assert (bad / "only.html").exists() and "FAILED" in (bad / "index.html").read_text()
+    assert "owner pages failed" in (bad / "report.log").read_text()
