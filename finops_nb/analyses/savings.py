@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from finops_nb.analyses.commitments import hourly_eligible_spend, optimal_commitment
@@ -630,30 +631,40 @@ def count_once(ledger: pd.DataFrame) -> pd.DataFrame:
     unknown = set(ledger.action_kind) - set(ACTION_KINDS)
     if unknown:
         raise ConfigError(f"ledger rows with action_kind {sorted(unknown)}: use one of {', '.join(ACTION_KINDS)}")
-    rows = []
-    for (currency, rid), g in ledger.groupby(["currency", "ResourceId"], sort=True, dropna=False):
-        cost = max(float(g.monthly_cost.max()), 0.0)
-        terminate = g[g.action_kind == "terminate"]
-        best_terminate = (float(terminate.monthly_savings.max()), [terminate.monthly_savings.idxmax()]) \
-            if len(terminate) else (0.0, [])
-        left, total, steps = 1.0, 0.0, []
-        for kind in SEQUENCE:
-            part = g[g.action_kind == kind]
-            if part.empty:
-                continue
-            i = part.monthly_savings.idxmax()
-            s, c = float(part.monthly_savings[i]), float(part.monthly_cost[i])
-            total += s * left
-            left *= max(0.0, 1 - s / c) if c > 0 else 1.0
-            steps.append(i)
-        saved, used = (best_terminate if best_terminate[0] > total else (total, steps))
-        first = g.iloc[0]
-        rows.append({"currency": currency, "ResourceId": rid, "ServiceName": first.ServiceName,
-                     "SubAccountId": first.SubAccountId, "SubAccountName": first.SubAccountName,
-                     "owner": first.owner, "monthly_cost": cost, "findings": len(g),
-                     "naive_savings": float(g.monthly_savings.sum()), "monthly_savings": min(max(saved, 0.0), cost),
-                     "actions": " -> ".join(f"{g.check[i]} ({g.action_kind[i]})" for i in used)})
-    return pd.DataFrame(rows, columns=cols)
+    led = ledger.reset_index(drop=True)
+    gid = led.groupby(["currency", "ResourceId"], sort=True, dropna=False).ngroup().to_numpy()
+    n = int(gid.max()) + 1
+    first = led.assign(_gid=gid).drop_duplicates("_gid").set_index("_gid").sort_index()  # each resource's first row
+    label = (led.check + " (" + led.action_kind + ")").to_numpy()
+    cost = np.maximum(led.groupby(gid).monthly_cost.max().reindex(range(n)).to_numpy(dtype=float), 0.0)
+
+    def best_of(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per resource: the saving, cost and label of its largest finding of ``kind`` (0, 1, "" if none)."""
+        part = led[led.action_kind == kind]
+        s_k, c_k, l_k = np.zeros(n), np.ones(n), np.full(n, "", dtype=object)
+        if len(part):
+            idx = part.groupby(gid[part.index]).monthly_savings.idxmax()
+            s_k[idx.index] = led.monthly_savings[idx].to_numpy(dtype=float)
+            c_k[idx.index] = led.monthly_cost[idx].to_numpy(dtype=float)
+            l_k[idx.index] = label[idx.to_numpy()]
+        return s_k, c_k, l_k
+
+    left, total, steps = np.ones(n), np.zeros(n), []
+    for kind in SEQUENCE:
+        s_k, c_k, l_k = best_of(kind)
+        total += s_k * left
+        left *= np.where(c_k > 0, np.maximum(0.0, 1 - s_k / np.where(c_k > 0, c_k, 1)), 1.0)
+        steps.append(l_k)
+    term_s, _, term_l = best_of("terminate")
+    terminate = term_s > total
+    saved = np.where(terminate, term_s, total)
+    sequence = [" -> ".join(x for x in labels if x) for labels in zip(*steps, strict=True)]
+    out = first[["currency", "ResourceId", "ServiceName", "SubAccountId", "SubAccountName", "owner"]].assign(
+        monthly_cost=cost, findings=led.groupby(gid).size().to_numpy(),
+        naive_savings=led.groupby(gid).monthly_savings.sum().to_numpy(dtype=float),
+        monthly_savings=np.minimum(np.maximum(saved, 0.0), cost),
+        actions=np.where(terminate, term_l, np.array(sequence, dtype=object)))
+    return out.reset_index(drop=True)[cols]
 
 
 ONCE = "all checks (each resource once)"
