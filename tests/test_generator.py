@@ -44,3 +44,24 @@ def test_generator_is_deterministic(tmp_path):
     a = generate.generate(5_000, tmp_path / "a", fmt="cur2", file_format="csv.gz")
     b = generate.generate(5_000, tmp_path / "b", fmt="cur2", file_format="csv.gz")
     assert gzip.decompress(a.read_bytes()) == gzip.decompress(b.read_bytes())
+
+
+def test_month_over_month_on_two_generated_months(tmp_path):
+    """January with 400 resources, February with the first 300 only: what the other 100 were flagged for in
+    January is resolved in February, and each saves its whole January cost (the resource is gone, cost_now 0)."""
+    from finops_nb.analyses import savings
+
+    generate.generate(20_000, tmp_path, fmt="cur2", month="2025-01", accounts=50, resources=400)
+    generate.generate(15_000, tmp_path, fmt="cur2", month="2025-02", accounts=50, resources=300)
+    t = load_charges(tmp_path, con=connect()).table
+    diff = savings.month_over_month(t, month="2025-02", discount=0.3, discount_source="test")
+    assert set(diff.status) == {"resolved", "persisting"}
+    now = set(savings.resource_costs(t, month="2025-02").ResourceId)
+    resolved = diff[diff.status == "resolved"]
+    assert len(resolved) and not (set(resolved.ResourceId) & now)  # every resolved resource is gone in February
+    assert resolved.realized_savings.tolist() == pytest.approx(resolved.previous_cost.tolist())
+    persisting = diff[(diff.status == "persisting") & (diff.check != "on-demand compute not covered by commitments")]
+    assert len(persisting) and set(persisting.ResourceId) <= now  # (the commitment finding is the organization's)
+    summary = savings.summarize_month_over_month(diff).set_index("status")
+    once = resolved.groupby("ResourceId").realized_savings.max().sum()  # a resource counted once
+    assert summary.loc["resolved", "realized_savings"] == pytest.approx(once)
