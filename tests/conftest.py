@@ -36,6 +36,22 @@ def case(name: str) -> tuple[Path, dict]:
     return folder / "input.csv", json.loads((folder / "expected.json").read_text())
 
 
+def steady_bill(tmp_path: Path):
+    """Every hour of March 2025 at 1.00 of on-demand compute, no commitments on the bill (744 hours)."""
+    import pandas as pd
+
+    from finops_nb import load_charges
+
+    start = pd.Timestamp("2025-03-01T00:00Z")
+    rows = [f"USD,2025-03-01,{(start + pd.Timedelta(hours=h)).isoformat()},"
+            f"{(start + pd.Timedelta(hours=h + 1)).isoformat()},Usage,Compute,Standard,Hours,1,1,1"
+            for h in range(744)]
+    f = tmp_path / "bill.csv"
+    f.write_text("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
+                 "ServiceCategory,PricingCategory,PricingUnit,ListCost,EffectiveCost,BilledCost\n" + "\n".join(rows))
+    return load_charges(f)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from conftest import steady_bill
 
-from finops_nb import load_charges
 from finops_nb.widgets import CommitmentPlanner
-
-
-def steady_bill(tmp_path):
-    """Every hour of March 2025 at 1.00 on demand, no commitments on the bill."""
-    start = pd.Timestamp("2025-03-01T00:00Z")
-    rows = [f"USD,2025-03-01,{(start + pd.Timedelta(hours=h)).isoformat()},"
-            f"{(start + pd.Timedelta(hours=h + 1)).isoformat()},Usage,Compute,Standard,Hours,1,1,1"
-            for h in range(744)]
-    f = tmp_path / "bill.csv"
-    f.write_text("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
-                 "ServiceCategory,PricingCategory,PricingUnit,ListCost,EffectiveCost,BilledCost\n" + "\n".join(rows))
-    return load_charges(f)
 
 
 def test_planner_follows_term_payment_and_lookback(tmp_path):

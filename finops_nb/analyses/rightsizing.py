@@ -72,24 +72,6 @@ def list_bill_prices(t: ir.Table, *, month: str | None = None) -> ir.Table:
         on_demand_hourly=t.rate.max().cast("float64")).order_by(["currency", "RegionId", "instance_type"])
 
 
-def summarize_cpu(samples: pd.DataFrame) -> pd.DataFrame:
-    """Per instance: ``cpu_p50_pct``, ``cpu_p95_pct``, ``cpu_p99_pct``, ``cpu_max_pct`` and ``datapoints``.
-
-    Input: one row per instance and 5-minute period with that period's Maximum CPUUtilization (the
-    sample Compute Optimizer uses). Percentiles use linear interpolation between closest ranks
-    (numpy's default, the same as Excel's PERCENTILE.INC).
-    """
-    cols = ["instance_id", "datapoints", "cpu_p50_pct", "cpu_p95_pct", "cpu_p99_pct", "cpu_max_pct"]
-    if samples is None or samples.empty:
-        return pd.DataFrame(columns=cols)
-    rows = []
-    for iid, part in samples.groupby("instance_id"):
-        v = part["value"].to_numpy(dtype=float)
-        p50, p95, p99 = np.percentile(v, [50, 95, 99])
-        rows.append((iid, len(v), p50, p95, p99, v.max()))
-    return pd.DataFrame(rows, columns=cols)
-
-
 MB = 1_000_000  # bytes in a megabyte (Trusted Advisor's "5 MB" of network I/O)
 PERCENTILES = (50, 95, 99)
 

@@ -9,7 +9,7 @@ Retries with backoff come from ``aws.RETRIES`` (adaptive mode, 8 attempts: throt
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -35,68 +35,6 @@ METRICS = {
 LOOKBACK_DAYS = (14, 32, 93)
 PERIODS = (300, 3600)
 FIVE_MINUTE_RETENTION_DAYS = 63  # CloudWatch keeps 5-minute datapoints for 63 days, hourly ones for 455 days
-
-
-def fetch_metric_maxima(instance_ids: Sequence[str], start: datetime, end: datetime, *,
-                        metric: str = "CPUUtilization", namespace: str = "AWS/EC2", period: int = 300,
-                        session: boto3.Session | None = None, progress: Iterable | None = None) -> pd.DataFrame:
-    """Per-period Maximum of ``metric`` for each EC2 instance over ``[start, end)``.
-
-    Returns columns ``instance_id``, ``timestamp`` (UTC), ``value``. Instances with no datapoints have no rows.
-    """
-    cw = client("cloudwatch", session)
-    ids = list(dict.fromkeys(instance_ids))
-    rows = []
-    batches = [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
-    for batch in progress(batches) if progress else batches:
-        queries = [{
-            "Id": f"m{k}",
-            "MetricStat": {
-                "Metric": {"Namespace": namespace, "MetricName": metric,
-                           "Dimensions": [{"Name": "InstanceId", "Value": iid}]},
-                "Period": period,
-                "Stat": "Maximum",
-            },
-            "ReturnData": True,
-        } for k, iid in enumerate(batch)]
-        pages = cw.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending")
-        for page in pages:
-            for result in page["MetricDataResults"]:
-                iid = batch[int(result["Id"][1:])]
-                rows += [(iid, ts, v) for ts, v in zip(result["Timestamps"], result["Values"], strict=True)]
-    df = pd.DataFrame(rows, columns=["instance_id", "timestamp", "value"])
-    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
-    return df
-
-
-NEEDED = ("CloudWatch metric AWS/EC2 CPUUtilization (and CWAgent mem_used_percent for memory), read with "
-          "the IAM permission cloudwatch:GetMetricData. Grant it to the role or user the report runs as, "
-          "then set AWS_PROFILE (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and AWS_DEFAULT_REGION; "
-          "AWS_ENDPOINT_URL points at another endpoint.")
-
-
-def read_cpu_maxima(instance_ids: Sequence[str], start: datetime, end: datetime, *, mode: str = "auto",
-                    session: boto3.Session | None = None) -> tuple[pd.DataFrame | None, str]:
-    """CPU maxima per 5 minutes, or ``None`` and a message saying what is needed.
-
-    ``mode``: ``auto`` reads CloudWatch only when credentials are configured explicitly (see
-    ``aws.credentials_configured``); ``on`` always tries (instance roles); ``off`` never does.
-    """
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from finops_nb.sources.aws import credentials_configured
-
-    if mode not in ("auto", "on", "off"):
-        raise ValueError(f"cloudwatch mode must be auto, on or off, got {mode!r}")
-    if not instance_ids:
-        return None, "No EC2 instances in this billing period, so no CloudWatch metrics are needed."
-    if mode == "off" or (mode == "auto" and not credentials_configured()):
-        return None, "CloudWatch was not read (no AWS credentials configured). Needed: " + NEEDED
-    try:
-        return fetch_metric_maxima(instance_ids, start, end, session=session), "CloudWatch read."
-    except (BotoCoreError, ClientError) as exc:
-        return None, f"CloudWatch could not be read ({type(exc).__name__}: {exc}). Needed: " + NEEDED
 
 
 def lookback_window(month_end: datetime, lookback_days: int = 14, period: int | None = None
