@@ -7,6 +7,7 @@
 | FINOPS_REPORTS_DIR  | where ``finops-nb report`` writes month folders     | ``./reports``                 |
 | FINOPS_CACHE_DIR    | S3 downloads and parsed-CSV Parquet cache           | ``~/.cache/finops-nb``        |
 | FINOPS_CACHE        | ``off`` disables the parsed-CSV cache               | on                            |
+| FINOPS_READER_MEMORY | DuckDB memory limit while an export is read (more spills to disk) | ``2GB``      |
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ def cache_dir() -> Path:
 
 def cache_enabled() -> bool:
     return os.environ.get("FINOPS_CACHE", "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+def reader_memory() -> str:
+    """DuckDB's ``memory_limit`` for reading an export, e.g. ``2GB`` or ``500MB`` (checked, it goes into SQL)."""
+    import re
+
+    from finops_nb.errors import ConfigError
+
+    value = os.environ.get("FINOPS_READER_MEMORY", "").strip() or "2GB"
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.I):
+        raise ConfigError(f"FINOPS_READER_MEMORY={value!r} is not a size such as 2GB or 500MB")
+    return value

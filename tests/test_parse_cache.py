@@ -63,3 +63,17 @@ def test_the_checked_table_is_kept_and_read_back_as_a_view(tmp_path, monkeypatch
     monkeypatch.setenv("FINOPS_CACHE", "off")
     off = load_charges(f, con=connect())
     assert off.parquet is None and snapshot(off) == snapshot(first)
+
+
+def test_the_reader_memory_limit_is_a_checked_size(tmp_path, monkeypatch):
+    import pytest
+
+    from finops_nb.errors import ConfigError
+
+    f = tmp_path / "focus.csv"
+    f.write_text("\n".join(SAMPLE.read_text().splitlines()[:51]) + "\n")  # 50 rows no other test loads
+    monkeypatch.setenv("FINOPS_READER_MEMORY", "2GB; DROP TABLE x")
+    with pytest.raises(ConfigError, match="FINOPS_READER_MEMORY"):
+        load_charges(f, con=connect())
+    monkeypatch.setenv("FINOPS_READER_MEMORY", "64MB")  # small: DuckDB spills rather than fails
+    assert load_charges(f, con=connect()).table.count().execute() == 50

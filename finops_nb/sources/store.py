@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ibis
 
-from finops_nb.config import cache_dir, cache_enabled
+from finops_nb.config import cache_dir, cache_enabled, reader_memory
 from finops_nb.sources.base import Charges, Note, reader_version, sha256
 
 TABLE = "charges"
@@ -74,6 +74,10 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
     if not cache_enabled():
         return reader(files, con)
     work = engine.connect("duckdb://")
+    # the reader's connection spills to disk past FINOPS_READER_MEMORY instead of growing with the export
+    spill = cache_dir() / "duckdb-spill"
+    work.con.execute(f"SET memory_limit = '{reader_memory()}'")
+    work.con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
     try:
         charges = reader(files, work)
         path = canonical_path(charges.files, kind)
