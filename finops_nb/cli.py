@@ -157,6 +157,8 @@ def cmd_report(args) -> int:
     result = run_report(args.month, args.data, out=args.out, engine=args.engine, notebooks_dir=args.notebooks_dir)
     for r in result.runs:
         print(f"{r.notebook:36} {r.status:7} {r.seconds:6.1f} s" + (f"  {r.error}" if r.error else ""))
+    for s in result.steps:
+        print(f"{s.step:36} {s.status:7} {s.seconds:6.1f} s" + (f"  {s.error}" if s.error else ""))
     print(f"report: {(result.folder / 'index.html').resolve()}")
     if args.publish:
         try:

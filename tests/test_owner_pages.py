@@ -100,7 +100,9 @@ def test_the_report_writes_the_pages_and_a_failure_fails_the_report(tmp_path, ca
     bad = tmp_path / "bad" / "2024-09"
     bad.mkdir(parents=True)
     (bad / "owners").write_text("not a folder")
+    capsys.readouterr()
     assert main(["report", "--month", "2024-09", "--out", str(tmp_path / "bad"), "--notebooks-dir", str(nbs)]) == 1
+    assert re.search(r"^owner pages +failed", capsys.readouterr().out, re.M)  # the terminal says so too
     manifest = json.loads((bad / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["notebooks"][0]["status"] == "ok"
     assert manifest["steps"][0]["status"] == "failed" and "Error" in manifest["steps"][0]["error"]
