@@ -51,3 +51,28 @@ def test_inventory_off_by_default(tmp_path, capsys):
                  "3.72\n")
     assert main(["savings", "--data", str(f), "--month", "2025-03", "--json"]) == 0
     assert "inventory" not in json.loads(capsys.readouterr().out)["findings"][0]
+
+
+def test_unattached_volumes_found_through_describe_volumes(aws_env, tmp_path, capsys):
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    loose = ec2.create_volume(AvailabilityZone="us-east-1a", Size=100, VolumeType="gp3")["VolumeId"]
+    attached = ec2.create_volume(AvailabilityZone="us-east-1a", Size=100, VolumeType="gp3")["VolumeId"]
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                 Placement={"AvailabilityZone": "us-east-1a"})["Instances"][0]["InstanceId"]
+    ec2.attach_volume(VolumeId=attached, InstanceId=instance, Device="/dev/sdf")
+    # 100 GB of gp3 at 0.08 = 8.00 a month each, at 90 % of list: 7.20; a third volume no longer exists
+    rows = [f"{MAR},{ARN}:volume/{v},acct,USE1-EBS:VolumeUsage.gp3,100,GB-Mo,8.00,7.20,7.20"
+            for v in (loose, attached, "vol-0123456789abcdef0")]
+    f = tmp_path / "bill.csv"
+    f.write_text(HEADER + "\n".join(rows) + "\n")
+    assert main(["savings", "--data", str(f), "--month", "2025-03", "--json", "--inventory", "on"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    found = [r for r in doc["findings"] if r["check"] == "unattached EBS volume"]
+    assert [(r["ResourceId"].rsplit("/", 1)[-1], r["monthly_savings"], r["inventory"]) for r in found] == [
+        (loose, 7.20, "unattached (confirmed)")]  # deleting it saves its whole effective cost
+    once = next(r for r in doc["totals"] if r["check"].startswith("all checks"))
+    assert once["monthly_savings"] >= 7.20
+    # off by default: the bill alone cannot tell an unattached volume
+    assert main(["savings", "--data", str(f), "--month", "2025-03", "--json"]) == 0
+    assert not [r for r in json.loads(capsys.readouterr().out)["findings"] if r["check"] == "unattached EBS volume"]

@@ -128,6 +128,36 @@ def find_gp2_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = 
                    f"{ebs.PRICES_SOURCE}, {ebs.PRICES_AS_OF})", effort="low", risk="low", evidence=evidence)
 
 
+EBS_VOLUME_USAGE = r"EBS:VolumeUsage(\.[a-z0-9]+)?$"  # GB-months of any volume type (gp2, gp3, io1, st1, ...)
+VOLUME_ID_RE = r"(vol-[0-9a-f]+)"
+
+
+def find_unattached_volumes(t: ir.Table, states: dict[str, str], *, month: str | None = None,
+                            owner_tag: str = "owner") -> pd.DataFrame:
+    """EBS volumes billed in the month that EC2's inventory shows unattached (state ``available``).
+
+    The bill cannot tell whether a volume is attached; ``states`` (volume id -> state, from
+    ``sources.ec2.describe_volume_states``, i.e. ``describe_volumes``) can. Rows: Usage charges of EBS volume
+    storage (``x_UsageType`` ``...EBS:VolumeUsage[.type]``, else the charge description ``... provisioned
+    storage``) whose ``vol-`` id is ``available``. ``monthly_savings = monthly_cost`` (the volume's storage and
+    provisioned IOPS/throughput effective cost): deleting it saves all of it. Same rule as Trusted Advisor's
+    "Underutilized Amazon EBS Volumes" and Compute Optimizer's unattached-volume finding; snapshot it first
+    if its data may be needed (a snapshot costs less: $0.05 vs $0.08-0.125 per GB-month).
+    """
+    u = for_month(t, month)
+    volume = u.ResourceId.fill_null("").re_extract(VOLUME_ID_RE, 1)
+    storage = (_usage_type(u).re_search(EBS_VOLUME_USAGE)
+               | u.ChargeDescription.fill_null("").re_search(r"(?i)provisioned (storage|iops|throughput)"))
+    df = _per_resource(u.filter((u.ChargeCategory == "Usage") & storage & (volume != "")), owner_tag).execute()
+    df["volume_id"] = df.ResourceId.str.extract(VOLUME_ID_RE, expand=False)
+    df["state"] = df.volume_id.map(states)
+    df = df[df.state == "available"]
+    return _ledger(df, check="unattached EBS volume", action="snapshot if its data is needed, then delete the volume",
+                   action_kind="terminate", savings=df.monthly_cost.astype(float),
+                   basis="the volume's whole effective cost: describe_volumes shows it unattached (state available)",
+                   effort="low", risk="medium", evidence="inventory: " + df.state)
+
+
 def find_io1_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
     """EBS io1 volumes whose provisioned IOPS cost less on io2 (same GB price, tiered IOPS price, more durable).
 
@@ -697,6 +727,9 @@ CHECKS = pd.DataFrame([
      ebs.PRICES_SOURCE),
     ("EBS io1 -> io2", "find_io1_volumes", "modernize", "io1 volumes above 32,000 IOPS (io2's first price tier)",
      ebs.PRICES_SOURCE),
+    ("unattached EBS volume", "find_unattached_volumes", "terminate",
+     "state available in describe_volumes (finops-nb savings --inventory on)",
+     "Trusted Advisor: Underutilized Amazon EBS Volumes; Compute Optimizer unattached volumes"),
     ("idle Elastic IP", "find_idle_elastic_ips", "terminate", "any idle address-hour",
      "Trusted Advisor: Unassociated Elastic IP Addresses"),
     ("idle NAT gateway", "find_idle_nat_gateways", "terminate", "max_gb_processed = 0 GB in the month",

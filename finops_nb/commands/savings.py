@@ -59,6 +59,8 @@ def confirm_idle(ledger, session=None):
             a = addresses[region].get(m.group(1) or m.group(2))
             out.at[i, "inventory"] = ("released" if a is None else
                                       "in use now" if a.get("AssociationId") else "idle (confirmed)")
+        elif row.check == "unattached EBS volume":  # found through describe_volumes in the first place
+            out.at[i, "inventory"] = "unattached (confirmed)"
         elif row.check == "idle NAT gateway" and (m := NAT_ID_RE.search(rid)):
             region = _region(rid, default)
             if region not in gateways:
@@ -67,6 +69,34 @@ def confirm_idle(ledger, session=None):
             state = gateways[region].get(m.group(1))
             out.at[i, "inventory"] = "deleted" if state in (None, "deleted", "deleting") else f"exists ({state})"
     return out
+
+
+def _with_unattached_volumes(ledger, t, month: str, owner_tag: str):
+    """The ledger plus ``find_unattached_volumes``, with each billed volume's state read through
+    ``describe_volumes`` in the region of its ARN (else the session's)."""
+    import os
+
+    import boto3
+    import pandas as pd
+
+    from finops_nb.analyses import savings as sv
+    from finops_nb.analyses.common import for_month
+    from finops_nb.sources.ec2 import describe_volume_states
+
+    u = for_month(t, month)
+    ids = u.filter(u.ResourceId.re_search(sv.VOLUME_ID_RE)).select("ResourceId").distinct().execute().ResourceId
+    default = boto3.Session().region_name or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    by_region: dict[str, list[str]] = {}
+    for rid in ids:
+        by_region.setdefault(_region(rid, default), []).append(re.search(sv.VOLUME_ID_RE, rid).group(1))
+    states = {}
+    for region, vols in by_region.items():
+        states.update(describe_volume_states(vols, region=region))
+    found = sv.find_unattached_volumes(t, states, month=month, owner_tag=owner_tag)
+    if found.empty:
+        return ledger
+    return (pd.concat([ledger, found], ignore_index=True)
+            .sort_values(["monthly_savings", "check", "ResourceId"], ascending=[False, True, True], ignore_index=True))
 
 
 def add_parser(sub) -> None:
@@ -92,9 +122,9 @@ def add_parser(sub) -> None:
     p.add_argument("--owner-format", default="csv", choices=["csv", "xlsx", "both"], help="format of the --owner-dir "
                    "lists (default csv)")
     p.add_argument("--xlsx", metavar="FILE", help="also write a workbook: sheets totals and findings (XLSX)")
-    p.add_argument("--inventory", default="off", choices=["auto", "on", "off"], help="confirm idle Elastic IPs and "
-                   "NAT gateways with EC2 describe calls: auto (when AWS credentials are configured), on, off "
-                   "(default)")
+    p.add_argument("--inventory", default="off", choices=["auto", "on", "off"],
+                   help="find unattached EBS volumes and confirm idle Elastic IPs and NAT gateways with EC2 describe "
+                   "calls: auto (when AWS credentials are configured), on, off (default)")
     p.set_defaults(func=run)
 
 
@@ -127,10 +157,11 @@ def run(args) -> int:
     ledger = sv.build_ledger(t, month=month, discount=rate, discount_source=source, owner_tag=args.owner_tag,
                              snapshot_min_age_days=args.snapshot_days, s3_cold_share=args.s3_cold_share,
                              db_reserved_discount=args.db_reserved_discount, spot_discount=args.spot_discount)
-    summary = sv.summarize_ledger(ledger)
     columns = EXPORT_COLUMNS
     if args.inventory == "on" or (args.inventory == "auto" and credentials_configured()):
+        ledger = _with_unattached_volumes(ledger, t, month, args.owner_tag)
         ledger, columns = confirm_idle(ledger), [*EXPORT_COLUMNS, "inventory"]
+    summary = sv.summarize_ledger(ledger)
     rows = ledger.reindex(columns=columns)
     if args.owner_dir:
         write_owner_lists(ledger, args.owner_dir, month, columns,

@@ -126,6 +126,26 @@ def describe_instances(instance_ids, *, region: str | None = None,
     return pd.DataFrame(rows, columns=INSTANCE_COLUMNS)
 
 
+def describe_volume_states(volume_ids, *, region: str | None = None,
+                           session: boto3.Session | None = None) -> dict[str, str]:
+    """Volume id -> state (``available`` = attached to nothing, ``in-use``, ...) of the volumes that still exist.
+
+    ``DescribeVolumes`` with a ``volume-id`` filter (200 values a call, every page), so ids that no longer exist
+    are absent instead of failing the call, as in ``describe_instances``.
+    """
+    from finops_nb.sources.cloudwatch import regional_session
+
+    ec2 = aws_client("ec2", regional_session(session, region))
+    ids = list(dict.fromkeys(volume_ids))
+    states = {}
+    for i in range(0, len(ids), INSTANCE_FILTER_VALUES):
+        pages = ec2.get_paginator("describe_volumes").paginate(
+            Filters=[{"Name": "volume-id", "Values": ids[i:i + INSTANCE_FILTER_VALUES]}])
+        for page in pages:
+            states.update({v["VolumeId"]: v["State"] for v in page["Volumes"]})
+    return states
+
+
 CO_COLUMNS = ["instance_id", "co_finding", "co_reasons", "co_current_type", "co_recommended_type",
               "co_savings_monthly", "co_currency", "co_performance_risk", "co_lookback_days", "co_memory_measured"]
 
