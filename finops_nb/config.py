@@ -55,7 +55,7 @@ def cache_enabled() -> bool:
 
 
 def reader_memory() -> str:
-    """DuckDB's ``memory_limit`` for reading an export, e.g. ``2GB`` or ``500MB`` (checked, it goes into SQL)."""
+    """DuckDB's ``memory_limit`` for reading an export, e.g. ``2GB`` or ``500MB`` (checked: a clear error here)."""
     import re
 
     from finops_nb.errors import ConfigError

@@ -76,8 +76,8 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
     work = engine.connect("duckdb://")
     # the reader's connection spills to disk past FINOPS_READER_MEMORY instead of growing with the export
     spill = cache_dir() / "duckdb-spill"
-    work.con.execute(f"SET memory_limit = '{reader_memory()}'")
-    work.con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+    work.con.execute("SET memory_limit = ?", [reader_memory()])
+    work.con.execute("SET temp_directory = ?", [str(spill)])
     try:
         charges = reader(files, work)
         path = canonical_path(charges.files, kind)
