@@ -7,7 +7,7 @@
 | FINOPS_REPORTS_DIR  | where ``finops-nb report`` writes month folders     | ``./reports``                 |
 | FINOPS_CACHE_DIR    | S3 downloads and parsed-CSV Parquet cache           | ``~/.cache/finops-nb``        |
 | FINOPS_CACHE        | ``off`` disables the parsed-CSV cache               | on                            |
-| FINOPS_READER_MEMORY | DuckDB memory limit while an export is read (more spills to disk) | ``2GB``      |
+| FINOPS_READER_MEMORY | DuckDB memory limit while an export is read (more spills to disk) | 80 % of RAM  |
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ def cache_enabled() -> bool:
     return os.environ.get("FINOPS_CACHE", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
-def reader_memory() -> str:
-    """DuckDB's ``memory_limit`` for reading an export, e.g. ``2GB`` or ``500MB`` (checked: a clear error here)."""
+def reader_memory() -> str | None:
+    """DuckDB's ``memory_limit`` while an export is read (``FINOPS_READER_MEMORY``, e.g. ``2GB``), or ``None``
+    for DuckDB's own default (80 % of RAM). Past the limit DuckDB spills to the cache folder."""
     import re
 
     from finops_nb.errors import ConfigError
 
-    value = os.environ.get("FINOPS_READER_MEMORY", "").strip() or "2GB"
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.I):
+    value = os.environ.get("FINOPS_READER_MEMORY", "").strip()
+    if value and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.I):
         raise ConfigError(f"FINOPS_READER_MEMORY={value!r} is not a size such as 2GB or 500MB")
-    return value
+    return value or None

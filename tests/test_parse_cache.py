@@ -75,5 +75,27 @@ def test_the_reader_memory_limit_is_a_checked_size(tmp_path, monkeypatch):
     monkeypatch.setenv("FINOPS_READER_MEMORY", "2GB; DROP TABLE x")
     with pytest.raises(ConfigError, match="FINOPS_READER_MEMORY"):
         load_charges(f, con=connect())
-    monkeypatch.setenv("FINOPS_READER_MEMORY", "64MB")  # small: DuckDB spills rather than fails
+    monkeypatch.setenv("FINOPS_READER_MEMORY", "64MB")
     assert load_charges(f, con=connect()).table.count().execute() == 50
+
+
+def test_too_little_memory_is_a_clear_error_and_the_spill_folder_exists(tmp_path, monkeypatch):
+    import importlib.util
+
+    import pytest
+    from conftest import ROOT
+
+    from finops_nb.errors import FinopsError
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    generate.generate(100_000, tmp_path / "data", fmt="cur2", accounts=50, resources=400)
+    monkeypatch.setenv("FINOPS_CACHE_DIR", str(tmp_path / "new" / "cache"))  # not there yet, as on a new machine
+    monkeypatch.setenv("FINOPS_READER_MEMORY", "100MB")
+    with pytest.raises(FinopsError, match="ran out of memory") as err:
+        load_charges(tmp_path / "data", con=connect())
+    assert "FINOPS_READER_MEMORY" in str(err.value)
+    assert (tmp_path / "new" / "cache" / "duckdb-spill").is_dir()  # DuckDB spills there past the limit
+    monkeypatch.delenv("FINOPS_READER_MEMORY")  # DuckDB's own limit: it loads
+    assert load_charges(tmp_path / "data", con=connect()).table.count().execute() > 100_000

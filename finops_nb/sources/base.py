@@ -131,6 +131,10 @@ def read_raw(db: duckdb.DuckDBPyConnection, f: Path, table: str) -> None:
             db.execute(
                 f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS __row, * "
                 "FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)", [str(f), NULL_STRINGS])
+    except duckdb.OutOfMemoryException as exc:
+        raise DataError("ran out of memory while reading it (nothing was loaded)", file=str(f),
+                        hint="raise FINOPS_READER_MEMORY (e.g. 8GB) or free memory; DuckDB spills to "
+                        "FINOPS_CACHE_DIR past the limit, so also check that folder has free disk") from exc
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise DataError(f"cannot be parsed: {first}", file=str(f),

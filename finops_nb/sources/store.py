@@ -15,9 +15,11 @@ import hashlib
 import json
 from pathlib import Path
 
+import duckdb
 import ibis
 
 from finops_nb.config import cache_dir, cache_enabled, reader_memory
+from finops_nb.errors import ConfigError
 from finops_nb.sources.base import Charges, Note, reader_version, sha256
 
 TABLE = "charges"
@@ -74,10 +76,12 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
     if not cache_enabled():
         return reader(files, con)
     work = engine.connect("duckdb://")
-    # the reader's connection spills to disk past FINOPS_READER_MEMORY instead of growing with the export
+    # the reader's connection spills to the cache folder past its memory limit (FINOPS_READER_MEMORY)
     spill = cache_dir() / "duckdb-spill"
-    work.con.execute("SET memory_limit = ?", [reader_memory()])
+    spill.mkdir(parents=True, exist_ok=True)  # DuckDB makes only the last folder, and only once it spills
     work.con.execute("SET temp_directory = ?", [str(spill)])
+    if reader_memory():
+        work.con.execute("SET memory_limit = ?", [reader_memory()])
     try:
         charges = reader(files, work)
         path = canonical_path(charges.files, kind)
@@ -88,6 +92,9 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
         notes = [{**n.__dict__, "file": where.get(n.file)} for n in charges.notes]
         _meta(path).write_text(json.dumps({"notes": notes}))
         part.replace(path)
+    except duckdb.OutOfMemoryException as exc:
+        raise ConfigError("ran out of memory while checking the export (nothing was loaded); raise "
+                          "FINOPS_READER_MEMORY (e.g. 8GB) or free memory") from exc
     finally:
         work.disconnect()
     return Charges(table=view_parquet(con, path), con=con, files=charges.files, format=charges.format,
