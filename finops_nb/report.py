@@ -172,7 +172,8 @@ def _owner_pages_step(charges, month: str, folder: Path, owner_tag: str) -> Step
 
 
 def publish(folder: Path, url: str, *, session=None) -> list[str]:
-    """Upload a report folder to ``s3://bucket/prefix/<month>/`` through boto3 (AWS_ENDPOINT_URL honoured).
+    """Upload a report folder, sub-folders (``owners/``) included, to ``s3://bucket/prefix/<month>/`` through
+    boto3 (AWS_ENDPOINT_URL honoured), so every link of ``index.html`` works from the bucket.
 
     Returns the keys written. Retries of transient errors are boto3's (adaptive mode).
     """
@@ -184,8 +185,8 @@ def publish(folder: Path, url: str, *, session=None) -> list[str]:
     types = {".html": "text/html; charset=utf-8", ".json": "application/json", ".log": "text/plain; charset=utf-8",
              ".ipynb": "application/x-ipynb+json"}
     keys = []
-    for f in sorted(p for p in folder.iterdir() if p.is_file()):
-        key = "/".join(x for x in (prefix.strip("/"), folder.name, f.name) if x)
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        key = "/".join(x for x in (prefix.strip("/"), folder.name, f.relative_to(folder).as_posix()) if x)
         s3.upload_file(str(f), bucket, key, ExtraArgs={"ContentType": types.get(f.suffix, "application/octet-stream")})
         keys.append(key)
     log.info("published %d files to s3://%s/%s", len(keys), bucket, "/".join(keys[0].split("/")[:-1]) if keys else "")

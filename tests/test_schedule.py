@@ -72,9 +72,14 @@ def test_report_is_published_to_s3(tmp_path, aws_env, capsys):
     code = main(["report", "--month", "2024-09", "--data", "s3://finops-billing/focus/", "--out",
                  str(tmp_path / "out"), "--notebooks-dir", str(nbs), "--publish", "s3://finops-reports/monthly"])
     assert code == 0
-    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="finops-reports")["Contents"])
-    assert keys == [f"monthly/2024-09/{n}" for n in
-                    ("index.html", "manifest.json", "only.html", "only.ipynb", "report.log")]
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="finops-reports")
+    keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+    assert [k for k in keys if "/owners/" not in k] == [f"monthly/2024-09/{n}" for n in
+                                                         ("index.html", "manifest.json", "only.html", "only.ipynb",
+                                                          "report.log")]
+    owners = sorted(p.name for p in (tmp_path / "out" / "2024-09" / "owners").glob("*.html"))
+    assert len(owners) > 1  # the per-owner pages the index links to are published too
+    assert [k for k in keys if "/owners/" in k] == [f"monthly/2024-09/owners/{n}" for n in owners]
     head = s3.head_object(Bucket="finops-reports", Key="monthly/2024-09/index.html")
     assert head["ContentType"].startswith("text/html")
     manifest = json.loads(s3.get_object(Bucket="finops-reports", Key="monthly/2024-09/manifest.json")["Body"].read())
