@@ -52,6 +52,20 @@ def steady_bill(tmp_path: Path):
     return load_charges(f)
 
 
+def tiny_notebooks(folder: Path) -> Path:
+    """A folder with one notebook (a typed parameters cell, then print(month)) for report runs."""
+    import nbformat
+
+    folder.mkdir()
+    params = nbformat.v4.new_code_cell('month: str = "2024-09"\ndata: str = "sample"\nengine: str = "duckdb://"')
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("print(month)")],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nbformat.write(nb, folder / "only.ipynb")
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import tiny_notebooks
 
 from finops_nb import load_charges
 from finops_nb.analyses import allocation
@@ -66,19 +67,6 @@ def test_savings_by_owner_counts_each_resource_once():
     got = savings_by_owner(ledger).set_index("owner")
     assert got.monthly_savings.to_dict() == {"A": 200.0, "B": 120.0}
     assert got.naive_monthly_savings.to_dict() == {"A": 340.0, "B": 140.0}
-
-
-def tiny_notebooks(folder):
-    import nbformat
-
-    folder.mkdir()
-    params = nbformat.v4.new_code_cell('month: str = "2024-09"\ndata: str = "sample"\nengine: str = "duckdb://"')
-    params.metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("print(month)")],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    nbformat.write(nb, folder / "only.ipynb")
-    return folder
 
 
 def test_the_report_writes_the_pages_and_a_failure_fails_the_report(tmp_path, capsys):

@@ -12,9 +12,8 @@ from datetime import date
 from pathlib import Path
 
 import boto3
-import nbformat
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, tiny_notebooks
 
 from finops_nb.analyses.common import resolve_month
 from finops_nb.cli import main
@@ -59,14 +58,7 @@ def test_airflow_dag_compiles(tmp_path, capsys):
 def test_report_is_published_to_s3(tmp_path, aws_env, capsys):
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="finops-reports")
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    cell = nbformat.v4.new_code_cell('month: str = "2024-09"\ndata: str = "sample"\nengine: str = "duckdb://"')
-    cell.metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(month)")],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    nbformat.write(nb, nbs / "only.ipynb")
+    nbs = tiny_notebooks(tmp_path / "nbs")
     s3.create_bucket(Bucket="finops-billing")
     s3.upload_file(str(SAMPLE), "finops-billing", "focus/2024-09/part-0.csv")
     code = main(["report", "--month", "2024-09", "--data", "s3://finops-billing/focus/", "--out",

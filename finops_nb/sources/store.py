@@ -80,8 +80,9 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
     spill = cache_dir() / "duckdb-spill"
     spill.mkdir(parents=True, exist_ok=True)  # DuckDB makes only the last folder, and only once it spills
     work.con.execute("SET temp_directory = ?", [str(spill)])
-    if reader_memory():
-        work.con.execute("SET memory_limit = ?", [reader_memory()])
+    limit = reader_memory()
+    if limit:
+        work.con.execute("SET memory_limit = ?", [limit])
     try:
         charges = reader(files, work)
         path = canonical_path(charges.files, kind)
