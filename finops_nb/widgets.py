@@ -43,6 +43,35 @@ def _options(t: ibis.Table, column) -> list[str]:
     return [str(v) for v in values if v is not None and not pd.isna(v)]
 
 
+CUBE_DIMS = ("ProviderName", "SubAccountName", "ServiceName")
+
+
+def cost_cube(t: ibis.Table, tag_key: str | None = None) -> ibis.Table:
+    """Effective and billed cost and row counts by billing period, currency, provider, sub-account and service
+    (and the value of tag ``tag_key``, NULL when untagged): a few thousand rows however long the table. Sums of
+    DECIMAL sums are exact, so any selection summed from the cube equals the same selection summed from ``t``."""
+    by = {"period": billing_period(t), "currency": t.BillingCurrency, **{c: t[c] for c in CUBE_DIMS}}
+    if tag_key is not None:
+        by["tag"] = tag_value(t, tag_key)
+    return t.group_by(**by).aggregate(cost=t.EffectiveCost.sum(), billed_cost=t.BilledCost.sum(), rows=t.count())
+
+
+def cost_by_service(cube: ibis.Table, p: dict) -> ibis.Table:
+    """The cost explorer's query over a ``cost_cube``: parameters start, end (billing periods), provider,
+    account, service and tag_value (``ALL`` for no filter; ``UNTAGGED`` for rows without the cube's tag)."""
+    keep = [cube.period >= p["start"], cube.period <= p["end"],
+            (p["provider"] == ALL) | (cube.ProviderName == p["provider"]),
+            (p["account"] == ALL) | (cube.SubAccountName == p["account"]),
+            (p["service"] == ALL) | (cube.ServiceName == p["service"])]
+    if "tag" in cube.columns:
+        keep.append((p["tag_value"] == ALL) | (cube.tag == p["tag_value"])
+                    | ((p["tag_value"] == UNTAGGED) & cube.tag.isnull()))
+    sel = cube.filter(*keep)
+    return (sel.group_by(["currency", "ServiceName"])
+            .aggregate(cost=sel.cost.sum(), billed_cost=sel.billed_cost.sum(), rows=sel.rows.sum())
+            .order_by([ibis.desc("cost"), "ServiceName"]))
+
+
 class CostExplorer:
     """Month range, provider, sub-account, service and tag filters over cost by service: chart, table, CSV."""
 
@@ -50,35 +79,25 @@ class CostExplorer:
 
     def __init__(self, charges: Charges, *, top: int = 15):
         t = charges.table
-        self.top = top
-        months = _options(t, billing_period(t))
-        first = _busiest_month(t)
+        self.top, self.t = top, t
+        # built before the visit (in a preheated kernel): every filter change then reads the small cube
+        self.cube = cost_cube(t).cache()
+        self.tag_cubes: dict[str, ibis.Table] = {}
+        months = _options(self.cube, self.cube.period)
+        keys = sorted({k for k in t.select(k=t.Tags.keys().unnest()).distinct().execute()["k"].dropna()})
+        first = _busiest_month(self.cube, rows="rows")
         self.month = w.Dropdown(options=months, value=first, description="Month")
         self.through = w.Dropdown(options=months, value=first, description="Through")
-        self.provider = w.Dropdown(options=[ALL, *_options(t, t.ProviderName)], description="Provider")
-        self.account = w.Dropdown(options=[ALL, *_options(t, t.SubAccountName)], description="Sub-account")
-        self.service = w.Dropdown(options=[ALL, *_options(t, t.ServiceName)], description="Service")
-        keys = sorted({k for k in t.select(k=t.Tags.keys().unnest()).distinct().execute()["k"].dropna()})
+        self.provider = w.Dropdown(options=[ALL, *_options(self.cube, self.cube.ProviderName)], description="Provider")
+        self.account = w.Dropdown(options=[ALL, *_options(self.cube, self.cube.SubAccountName)],
+                                  description="Sub-account")
+        self.service = w.Dropdown(options=[ALL, *_options(self.cube, self.cube.ServiceName)], description="Service")
         self.tag_key = w.Dropdown(options=[NO_TAG, *keys], description="Tag key")
         self.tag_value = w.Dropdown(options=[ALL], description="Tag value")
-        self.t = t
         self.status, self.chart, self.table, self.download = w.HTML(), w.HTML(), w.HTML(), w.HTML()
-        names = ("start", "end", "provider", "account", "service", "tag_key", "tag_value")
+        names = ("start", "end", "provider", "account", "service", "tag_value")
         self.params = {name: ibis.param("string") for name in names}
-        p = self.params
-        period = billing_period(t)
-        tag = tag_value(t, p["tag_key"])
-        sel = t.filter(
-            period >= p["start"], period <= p["end"],
-            (p["provider"] == ALL) | (t.ProviderName == p["provider"]),
-            (p["account"] == ALL) | (t.SubAccountName == p["account"]),
-            (p["service"] == ALL) | (t.ServiceName == p["service"]),
-            (p["tag_key"] == NO_TAG) | (p["tag_value"] == ALL) | (tag == p["tag_value"])
-            | ((p["tag_value"] == UNTAGGED) & tag.isnull()),
-        )
-        self.query = (sel.group_by([sel.BillingCurrency.name("currency"), "ServiceName"])
-                      .aggregate(cost=sel.EffectiveCost.sum(), billed_cost=sel.BilledCost.sum(), rows=sel.count())
-                      .order_by([ibis.desc("cost"), "ServiceName"]))
+        self.query = cost_by_service(self.cube, self.params)
         self.tag_key.observe(self.load_tag_values, names="value")
         for dd in (self.month, self.through, self.provider, self.account, self.service, self.tag_value):
             dd.observe(self.refresh, names="value")
@@ -91,11 +110,17 @@ class CostExplorer:
         self.refresh()
 
     def load_tag_values(self, *_):
-        if self.tag_key.value == NO_TAG:
+        key = self.tag_key.value
+        if key == NO_TAG:
             options = [ALL]
+            self.query = cost_by_service(self.cube, self.params)
         else:
-            values = self.t.select(v=tag_value(self.t, self.tag_key.value)).distinct().execute()["v"]
+            if key not in self.tag_cubes:
+                self.tag_cubes[key] = cost_cube(self.t, key).cache()
+            cube = self.tag_cubes[key]
+            values = cube.select(v=cube.tag).distinct().execute()["v"]
             options = [ALL, *sorted(str(v) for v in values.dropna()), UNTAGGED]
+            self.query = cost_by_service(cube, self.params)
         with Quiet(self):
             self.tag_value.options = options
             self.tag_value.value = ALL
@@ -104,7 +129,7 @@ class CostExplorer:
     def frame(self) -> pd.DataFrame:
         start, end = sorted([self.month.value or "", self.through.value or ""])
         values = {"start": start, "end": end, "provider": self.provider.value, "account": self.account.value,
-                  "service": self.service.value, "tag_key": self.tag_key.value, "tag_value": self.tag_value.value}
+                  "service": self.service.value, "tag_value": self.tag_value.value}
         return self.query.execute(params={self.params[k]: v for k, v in values.items()})
 
     def refresh(self, *_):
@@ -151,12 +176,17 @@ def _visitor_query() -> str:
     return os.environ.get("QUERY_STRING", "")
 
 
-def _busiest_month(t: ibis.Table) -> str | None:
+def _busiest_month(t: ibis.Table, rows: str | None = None) -> str | None:
     """The month an app opens on: ``?month=YYYY-MM`` in the page's URL when the data has it, else the
-    billing period with the most rows (a stray row of the next month is not the month people mean)."""
+    billing period with the most rows (a stray row of the next month is not the month people mean).
+    ``rows`` names a column of row counts when ``t`` is a ``cost_cube`` (its ``period`` is the billing period)."""
     from urllib.parse import parse_qs
 
-    df = t.group_by(m=billing_period(t)).aggregate(n=t.count()).order_by([ibis.desc("n"), ibis.desc("m")]).execute()
+    if rows is None:
+        n, m = t.count(), billing_period(t)
+    else:
+        n, m = t[rows].sum(), t.period
+    df = t.group_by(m=m).aggregate(n=n).order_by([ibis.desc("n"), ibis.desc("m")]).execute()
     asked = parse_qs(_visitor_query()).get("month", [None])[0]
     if asked in set(df.m):
         return asked
