@@ -6,8 +6,10 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -21,6 +23,8 @@ from finops_nb.sources.base import sha256
 
 NOTEBOOKS = ["00-overview.ipynb", "10-savings-opportunities.ipynb", "20-rightsizing.ipynb", "30-commitments.ipynb",
              "40-allocation.ipynb", "50-anomalies-and-forecast.ipynb"]
+# started first when the report runs notebooks side by side (longest first keeps both workers busy to the end)
+SLOWEST = ["10-savings-opportunities.ipynb", "50-anomalies-and-forecast.ipynb", "30-commitments.ipynb"]
 TEMPLATES = config.PACKAGE_DIR / "templates"
 HEADLINE_MIME = "application/vnd.finops-nb.headline+json"
 PACKAGES = ["finops-nb", "duckdb", "ibis-framework", "sqlglot", "pandas", "pyarrow", "altair", "vl-convert-python",
@@ -74,11 +78,13 @@ class ReportResult:
 def run_report(month: str, data: str | None = None, *, out: str | Path | None = None, engine: str = "duckdb://",
                notebooks: list[str] | None = None, notebooks_dir: Path | None = None,
                kernel_name: str = "python3", show_progress: bool = True,
-               owner_tag: str = "business_unit") -> ReportResult:
+               owner_tag: str = "business_unit", jobs: int | None = None) -> ReportResult:
     """Execute the notebooks for ``month`` into ``out/month/`` and write ``index.html`` and ``manifest.json``.
 
     After the notebooks, ``owners/`` gets one page per owner (``owner_pages.write_owner_pages`` with
-    ``owner_tag``, default that of notebook 40); a failure there is logged and recorded as a failed step."""
+    ``owner_tag``, default that of notebook 40); a failure there is logged and recorded as a failed step.
+    ``jobs`` notebooks (and the owner pages) run at a time, each notebook in its own kernel; default
+    ``default_jobs()``. Results, manifest and index keep the order of ``notebooks`` whatever finishes first."""
     import papermill as pm
     from rich.progress import Progress
 
@@ -111,15 +117,30 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
         notebooks = sorted(p.name for p in src_dir.glob("*.ipynb")) if notebooks_dir else NOTEBOOKS
     runs = [NotebookRun(nb) for nb in notebooks]
     log.info("report %s: data=%s engine=%s", month, source, engine)
+    nb_params = {k: params[k] for k in ("month", "data", "engine")}
     try:
         with Progress(disable=not show_progress, transient=False) as progress:
-            task = progress.add_task(f"report {month}", total=len(runs))
-            for run in runs:
-                progress.update(task, description=f"{month}: {run.notebook}")
-                _run_one(pm, run, src_dir, folder, {k: params[k] for k in ("month", "data", "engine")},
-                         kernel_name)
-                progress.advance(task)
-        steps = [_owner_pages_step(checked, month, folder, owner_tag)]
+            task = progress.add_task(f"report {month}", total=len(runs) + 1)
+
+            def done(what: str) -> None:
+                progress.update(task, advance=1, description=f"{month}: {what} done")
+
+            def notebook(run: NotebookRun) -> None:
+                _run_one(pm, run, src_dir, folder, nb_params, kernel_name)
+                done(run.notebook)
+
+            def owner_pages() -> StepRun:
+                step = _owner_pages_step(checked, month, folder, owner_tag)
+                done(step.step)
+                return step
+
+            # ``jobs`` at a time (default: one per core, at most 2): the owner pages (this process) first, then
+            # the slowest notebooks first; each run fills its own record, so the manifest keeps the list order
+            with ThreadPoolExecutor(max_workers=jobs or default_jobs(), thread_name_prefix="report") as pool:
+                pages = pool.submit(owner_pages)
+                for f in [pool.submit(notebook, r) for r in sorted(runs, key=_slowest_first)]:
+                    f.result()
+                steps = [pages.result()]
         result = ReportResult(month, folder, runs, steps)
         _write_manifest(result, params, checked, kernel_name, started)
         _write_index(result, params)
@@ -127,6 +148,15 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
         log.removeHandler(handler)
         handler.close()
     return result
+
+
+def default_jobs() -> int:
+    """Runs at a time: one per core, at most 2 (each kernel holds its own DuckDB; 2 keep the report under 2 GB)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _slowest_first(run: NotebookRun) -> int:
+    return SLOWEST.index(run.notebook) if run.notebook in SLOWEST else len(SLOWEST)
 
 
 def _run_one(pm, run: NotebookRun, src_dir: Path, folder: Path, params: dict, kernel_name: str) -> None:
