@@ -9,7 +9,9 @@ the cost explorer gets a preheated kernel (the other apps would load the same da
 not refilled while we measure. The page opens, waits for the first chart, then the provider filter changes:
 the time runs from the ``change`` event on the <select> (in the page, ``performance.now()``) to the first
 animation frame after the app has written its new total (``refresh`` writes the total last, after the chart
-and the table). The first change is ``widget_change_ms``; ``--changes`` more go back and forth (all)/provider.
+and the table). The first change is ``widget_change_ms``; ``--changes`` more follow. ``--filter Sub-account``
+changes another dropdown (a new sub-account each time, so each chart is drawn afresh, not from the app's
+memory of charts already drawn).
 
 Prints JSON: {"widget_change_ms": ..., "changes_ms": [...], "page_ready_s": ..., ...}.
 Needs Debian's /usr/bin/chromium (as the browser tests).
@@ -35,12 +37,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-# Runs in the page: change the provider <select>, resolve with the milliseconds until the status line shows a
-# total again (after "Computing…" or with a new value) and the browser has painted the frame after it.
+# Runs in the page: change the <select> labelled ``label`` to ``wanted``; resolve with the milliseconds until
+# the status line shows a total again (after "Computing…" or with a new value) and the browser has painted
+# the frame after it.
 CHANGE_JS = """
-async (wanted) => {
+async ([label, wanted]) => {
   const boxes = [...document.querySelectorAll('.widget-dropdown')];
-  const box = boxes.find(b => (b.querySelector('label') || {}).textContent === 'Provider');
+  const box = boxes.find(b => (b.querySelector('label') || {}).textContent === label);
   const select = box.querySelector('select');
   const status = [...document.querySelectorAll('.widget-html')]
     .find(e => e.textContent.includes('Total effective cost') || e.textContent.includes('Computing'));
@@ -161,17 +164,19 @@ def measure(args) -> dict:
                 page.locator("table.cost-table").wait_for(state="visible", timeout=args.timeout * 1000)
                 out["page_ready_s"] = round(time.monotonic() - t0, 2)
                 options = page.eval_on_selector_all(
-                    ".widget-dropdown", "bs => [...bs].filter(b => (b.querySelector('label') || {}).textContent "
-                                        "=== 'Provider').flatMap(b => [...b.querySelectorAll('option')]"
-                                        ".map(o => o.textContent))")
-                providers = [o for o in options if o != "(all)"]
-                if not providers:
-                    raise SystemExit(f"no provider to choose: {options}")
-                out["provider"] = providers[0]
+                    ".widget-dropdown", "(bs, label) => [...bs].filter(b => (b.querySelector('label') || {})"
+                                        ".textContent === label).flatMap(b => [...b.querySelectorAll('option')]"
+                                        ".map(o => o.textContent))", args.filter)
+                choices = [o for o in options if o != "(all)"]
+                if not choices:
+                    raise SystemExit(f"nothing to choose in {args.filter}: {options}")
+                out["filter"], out["first_choice"] = args.filter, choices[0]
+                # a new value each time while there are any (a chart not drawn before), else back and forth
+                wanted = choices[:1 + args.changes] if len(choices) > args.changes else \
+                    [choices[0] if i % 2 == 0 else "(all)" for i in range(1 + args.changes)]
                 times = []
-                for i in range(1 + args.changes):
-                    wanted = providers[0] if i % 2 == 0 else "(all)"
-                    times.append(round(page.evaluate(CHANGE_JS, wanted), 1))
+                for i, value in enumerate(wanted):
+                    times.append(round(page.evaluate(CHANGE_JS, [args.filter, value]), 1))
                     if i == 0:
                         out["total_after_change"] = page.locator("text=Total effective cost").inner_text()
                 out["widget_change_ms"] = times[0]
@@ -189,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="billing export folder (FINOPS_DATA of the app)")
     ap.add_argument("--cache", help="FINOPS_CACHE_DIR holding its loaded Parquet (no re-read)")
-    ap.add_argument("--changes", type=int, default=4, help="further changes, back and forth (default 4)")
+    ap.add_argument("--filter", default="Provider", help="label of the dropdown to change (Provider)")
+    ap.add_argument("--changes", type=int, default=4,
+                    help="further changes (default 4): new values while there are, else back and forth")
     ap.add_argument("--timeout", type=float, default=900, help="seconds for Voila and the first page (900)")
     ap.add_argument("--settle", type=float, default=5, help="seconds to wait after the pool is filled (5)")
     args = ap.parse_args(argv)

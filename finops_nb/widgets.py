@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 
@@ -20,8 +21,14 @@ NO_TAG = "(no tag filter)"
 
 
 def chart_svg(chart) -> str:
-    """An altair chart as inline SVG text (drawn in the kernel by vl-convert, no CDN)."""
-    return vlc.vegalite_to_svg(chart.to_json())
+    """An altair chart as inline SVG text (drawn in the kernel by vl-convert, no CDN). Drawing takes tens of
+    milliseconds, most of a filter change: a selection seen before is drawn from memory."""
+    return _svg(chart.to_json())
+
+
+@functools.lru_cache(maxsize=256)
+def _svg(spec: str) -> str:
+    return vlc.vegalite_to_svg(spec)
 
 
 class Quiet:
