@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from finops_nb.analyses.commitments import hourly_eligible_spend, optimal_commitment
-from finops_nb.analyses.common import billing_period, check_month, for_month, month_bounds, one_of, tag_value, zero_of
+from finops_nb.analyses.common import check_month, for_month, month_bounds, one_of, zero_of
+from finops_nb.analyses.savings_scan import SPOT_TAGS, scan_charges, usage_type
 from finops_nb.catalog import ebs, families
 from finops_nb.errors import ConfigError
 
@@ -27,12 +28,18 @@ ACTION_KINDS = ("terminate", "rightsize", "modernize", "pricing")  # see count_o
 SEQUENCE = ("rightsize", "modernize", "pricing")  # compatible kinds, applied in this order
 
 
-def _per_resource(t: ir.Table, owner_tag: str) -> ir.Table:
-    t = t.mutate(owner=tag_value(t, owner_tag), ResourceId=t.ResourceId.fill_null(NO_RESOURCE))
-    return t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
-        ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
-        SubAccountName=one_of(t.SubAccountName), owner=one_of(t.owner),
-        monthly_cost=t.EffectiveCost.sum(), rows=t.count())
+def _per_resource(s: ir.Table) -> ir.Table:
+    """Per (currency, ResourceId) of the scan rows ``s`` (``charges_scan``): owner columns, effective cost, rows."""
+    s = s.mutate(ResourceId=s.ResourceId.fill_null(NO_RESOURCE))
+    return s.group_by(["currency", "ResourceId"]).aggregate(
+        ServiceName=one_of(s.ServiceName), SubAccountId=one_of(s.SubAccountId),
+        SubAccountName=one_of(s.SubAccountName), owner=one_of(s.owner),
+        monthly_cost=s.cost.sum(), rows=s.n.sum().cast("int64"))
+
+
+def _in_month(s: ir.Table, month: str | None) -> ir.Table:
+    """Scan rows of billing period ``month`` (all when ``month`` is None or empty), as ``common.for_month``."""
+    return s.filter(s.period == check_month(month)) if month else s
 
 
 def _ledger(df: pd.DataFrame, *, check: str, action: str, savings: pd.Series, basis: str, effort: str,
@@ -46,12 +53,10 @@ def _ledger(df: pd.DataFrame, *, check: str, action: str, savings: pd.Series, ba
     return out[LEDGER_COLUMNS + [c for c in out.columns if c not in LEDGER_COLUMNS]].reset_index(drop=True)
 
 
-def _usage_type(t: ir.Table) -> ir.StringValue:
-    """``x_UsageType`` (CUR-based exports) or an empty string (FOCUS exports without it)."""
-    return t.x_UsageType.fill_null("") if "x_UsageType" in t.columns else ibis.literal("")
+_usage_type = usage_type
 
 
-def _sized_volumes(t: ir.Table, hit: ir.BooleanValue, *, month: str | None, owner_tag: str) -> pd.DataFrame:
+def _sized_volumes(s: ir.Table, kind: str, *, month: str | None) -> pd.DataFrame:
     """Per volume (currency, ResourceId) over the Usage rows ``hit``: effective and list cost, the usage quantity
     (``ConsumedQuantity``, else ``PricingQuantity``: GB-months or IOPS-months) and the hours the bill shows the
     volume present (the summed length of its distinct charge periods, at most the month's hours).
@@ -61,16 +66,14 @@ def _sized_volumes(t: ir.Table, hit: ir.BooleanValue, *, month: str | None, owne
     billed in hourly rows for 10 of 720 hours shows 10 * 8 / 720 = 0.1111 GB-months: 0.1111 * 720 / 10 = 8 GB.
     ``effective_to_list = monthly_cost / list_cost`` (NaN when the list cost is 0).
     """
-    t = for_month(t, month)
-    t = t.filter((t.ChargeCategory == "Usage") & hit)
-    qty = t.ConsumedQuantity.fill_null(t.PricingQuantity) if "PricingQuantity" in t.columns else t.ConsumedQuantity
-    t = t.mutate(owner=tag_value(t, owner_tag), ResourceId=t.ResourceId.fill_null(NO_RESOURCE), qty=qty,
-                 period=billing_period(t))
-    keys = [t.BillingCurrency.name("currency"), "ResourceId"]
-    by_period = t.group_by([*keys, "ChargePeriodStart", "ChargePeriodEnd"]).aggregate(
+    t = _in_month(s, month)
+    t = t.filter(t.usage & t[f"is_{kind}"])
+    t = t.mutate(ResourceId=t.ResourceId.fill_null(NO_RESOURCE))
+    by_period = t.group_by(["currency", "ResourceId", t.cps.name("ChargePeriodStart"),
+                            t.cpe.name("ChargePeriodEnd")]).aggregate(
         ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
         SubAccountName=one_of(t.SubAccountName), owner=one_of(t.owner), period=one_of(t.period),
-        monthly_cost=t.EffectiveCost.sum(), list_cost=t.ListCost.sum(), quantity=t.qty.sum())
+        monthly_cost=t.cost.sum(), list_cost=t.list.sum(), quantity=t.vqty.sum())
     p = by_period.mutate(seconds=by_period.ChargePeriodEnd.epoch_seconds()
                          - by_period.ChargePeriodStart.epoch_seconds())
     df = p.group_by(["currency", "ResourceId"]).aggregate(
@@ -92,7 +95,8 @@ def _sized_volumes(t: ir.Table, hit: ir.BooleanValue, *, month: str | None, owne
     return df.drop(columns=["seconds", "periods", "period"])
 
 
-def find_gp2_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+def find_gp2_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                     scan: ir.Table | None = None) -> pd.DataFrame:
     """EBS gp2 volumes that cost less as gp3 with the same performance.
 
     Rows: Usage charges for gp2 storage (``x_UsageType`` ending ``VolumeUsage.gp2`` in CUR-based exports, else
@@ -108,9 +112,7 @@ def find_gp2_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = 
     85.00, saves 15.00; at 90 % of list, 13.50. Volumes that gp3 would not make cheaper (under ~6 GB, where
     matching 128 MB/s costs more than the 20 % storage discount) are left out.
     """
-    hit = t.ChargeDescription.fill_null("").re_search(r"\(gp2\).*provisioned storage") | _usage_type(t).re_search(
-        r"VolumeUsage\.gp2$")
-    df = _sized_volumes(t, hit, month=month, owner_tag=owner_tag)
+    df = _sized_volumes(_scan(t, owner_tag, scan), "gp2", month=month)
     df = df.rename(columns={"provisioned": "size_gb"})
     df["gp2_list_monthly"] = df.size_gb.map(ebs.gp2_monthly_cost)
     df["gp3_list_monthly"] = df.size_gb.map(ebs.gp3_matching_gp2_cost)
@@ -133,7 +135,7 @@ VOLUME_ID_RE = r"(vol-[0-9a-f]+)"
 
 
 def find_unattached_volumes(t: ir.Table, states: dict[str, str], *, month: str | None = None,
-                            owner_tag: str = "owner") -> pd.DataFrame:
+                            owner_tag: str = "owner", scan: ir.Table | None = None) -> pd.DataFrame:
     """EBS volumes billed in the month that EC2's inventory shows unattached (state ``available``).
 
     The bill cannot tell whether a volume is attached; ``states`` (volume id -> state, from
@@ -144,11 +146,9 @@ def find_unattached_volumes(t: ir.Table, states: dict[str, str], *, month: str |
     "Underutilized Amazon EBS Volumes" and Compute Optimizer's unattached-volume finding; snapshot it first
     if its data may be needed (a snapshot costs less: $0.05 vs $0.08-0.125 per GB-month).
     """
-    u = for_month(t, month)
+    u = _in_month(_scan(t, owner_tag, scan), month)
     volume = u.ResourceId.fill_null("").re_extract(VOLUME_ID_RE, 1)
-    storage = (_usage_type(u).re_search(EBS_VOLUME_USAGE)
-               | u.ChargeDescription.fill_null("").re_search(r"(?i)provisioned (storage|iops|throughput)"))
-    df = _per_resource(u.filter((u.ChargeCategory == "Usage") & storage & (volume != "")), owner_tag).execute()
+    df = _per_resource(u.filter(u.usage & u.is_ebs_storage & (volume != ""))).execute()
     df["volume_id"] = df.ResourceId.str.extract(VOLUME_ID_RE, expand=False)
     df["state"] = df.volume_id.map(states)
     df = df[df.state == "available"]
@@ -158,7 +158,8 @@ def find_unattached_volumes(t: ir.Table, states: dict[str, str], *, month: str |
                    effort="low", risk="medium", evidence="inventory: " + df.state)
 
 
-def find_io1_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+def find_io1_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                     scan: ir.Table | None = None) -> pd.DataFrame:
     """EBS io1 volumes whose provisioned IOPS cost less on io2 (same GB price, tiered IOPS price, more durable).
 
     Rows: Usage charges for io1 provisioned IOPS (``x_UsageType`` ending ``VolumeP-IOPS.piops``, else the charge
@@ -168,9 +169,7 @@ def find_io1_volumes(t: ir.Table, *, month: str | None = None, owner_tag: str = 
     IOPS at list 2600.00: io2 2444.00, saves 156.00; at 90 % of list 140.40. At most 32,000 IOPS: no saving,
     no row (io2 is still more durable: AWS recommends it, but that is not a cost finding).
     """
-    hit = (_usage_type(t).re_search(r"VolumeP-IOPS\.piops$")
-           | t.ChargeDescription.fill_null("").re_search(r"IOPS-month.*\(io1\)|\(io1\).*IOPS-month"))
-    df = _sized_volumes(t, hit, month=month, owner_tag=owner_tag).rename(columns={"provisioned": "iops"})
+    df = _sized_volumes(_scan(t, owner_tag, scan), "io1", month=month).rename(columns={"provisioned": "iops"})
     df["io1_iops_list_monthly"] = df.iops.map(ebs.io1_iops_monthly_cost)
     df["io2_iops_list_monthly"] = df.iops.map(ebs.io2_iops_monthly_cost)
     fraction = df.iops.map(ebs.io2_iops_saving_fraction).astype(float)
@@ -206,25 +205,28 @@ def _matches(usage_type: str | None = None, description: str | None = None, serv
     return match
 
 
-def _usage_parts(t: ir.Table, parts: dict[str, Match], *, month: str | None, owner_tag: str) -> pd.DataFrame:
+Part = Callable[[ir.Table], ir.BooleanValue]  # scan rows of one part of a check (``charges_scan``)
+
+
+def _usage_parts(s: ir.Table, parts: dict[str, Part], *, month: str | None) -> pd.DataFrame:
     """Per resource (currency, ResourceId) with a row matching any of ``parts``: the owner columns, and per part
     ``{part}_cost`` (sum of EffectiveCost), ``{part}_list`` (sum of ListCost) and ``{part}_quantity`` (sum of
     ConsumedQuantity) of its Usage rows in the month. ``monthly_cost`` is the sum over all parts."""
-    t = for_month(t, month)
-    t = t.filter((t.ChargeCategory == "Usage") & t.ResourceId.notnull())
+    t = _in_month(s, month)
+    t = t.filter(t.usage & t.ResourceId.notnull())
     flags = {name: match(t) for name, match in parts.items()}
     any_hit = ibis.literal(False)
     for flag in flags.values():
         any_hit = any_hit | flag
-    t = t.mutate(owner=tag_value(t, owner_tag), **{f"_{k}": v for k, v in flags.items()}).filter(any_hit)
-    qty = t.ConsumedQuantity.fill_null(zero_of(t.ConsumedQuantity))
+    t = t.mutate(**{f"_{k}": v for k, v in flags.items()}).filter(any_hit)
+    qty = t.qty.fill_null(zero_of(t.qty))
     aggs = {}
     for name in parts:
         hit = t[f"_{name}"]
-        aggs[f"{name}_cost"] = hit.ifelse(t.EffectiveCost, zero_of(t.EffectiveCost)).sum()
-        aggs[f"{name}_list"] = hit.ifelse(t.ListCost.fill_null(zero_of(t.ListCost)), zero_of(t.ListCost)).sum()
-        aggs[f"{name}_quantity"] = hit.ifelse(qty, zero_of(t.ConsumedQuantity)).sum()
-    df = t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
+        aggs[f"{name}_cost"] = hit.ifelse(t.cost, zero_of(t.cost)).sum()
+        aggs[f"{name}_list"] = hit.ifelse(t.list.fill_null(zero_of(t.list)), zero_of(t.list)).sum()
+        aggs[f"{name}_quantity"] = hit.ifelse(qty, zero_of(t.qty)).sum()
+    df = t.group_by(["currency", "ResourceId"]).aggregate(
         ServiceName=one_of(t.ServiceName), SubAccountId=one_of(t.SubAccountId),
         SubAccountName=one_of(t.SubAccountName), owner=one_of(t.owner), **aggs).execute()
     for col in aggs:
@@ -233,17 +235,16 @@ def _usage_parts(t: ir.Table, parts: dict[str, Match], *, month: str | None, own
     return df.sort_values(["currency", "ResourceId"], ignore_index=True)
 
 
-def _first_seen(t: ir.Table, match: Match) -> pd.DataFrame:
+def _first_seen(s: ir.Table, match: Part) -> pd.DataFrame:
     """Per (currency, ResourceId): the earliest ChargePeriodStart of its rows matching ``match`` in the whole
-    table (every month loaded): the bill's only clue to a resource's age."""
-    t = t.filter(t.ResourceId.notnull() & match(t))
-    return t.group_by([t.BillingCurrency.name("currency"), "ResourceId"]).aggregate(
-        first_seen=t.ChargePeriodStart.min()).execute()
+    table (every month loaded, every charge category): the bill's only clue to a resource's age."""
+    s = s.filter(s.ResourceId.notnull() & match(s))
+    return s.group_by(["currency", "ResourceId"]).aggregate(first_seen=s.first_seen.min()).execute()
 
 
-def _age_days(df: pd.DataFrame, t: ir.Table, match: Match, month: str) -> pd.Series:
+def _age_days(df: pd.DataFrame, s: ir.Table, match: Part, month: str) -> pd.Series:
     """Days from the first charge seen for each resource to the end of ``month``."""
-    seen = df.merge(_first_seen(t, match), on=["currency", "ResourceId"], how="left")
+    seen = df.merge(_first_seen(s, match), on=["currency", "ResourceId"], how="left")
     end = month_bounds(month)[1]
     return (end - pd.to_datetime(seen.first_seen, utc=True)).dt.total_seconds().div(86400).to_numpy()
 
@@ -252,7 +253,8 @@ EIP_IDLE = _matches(usage_type=r"(ElasticIP|PublicIPv4):IdleAddress",
                     description=r"idle public IPv4 address|Elastic IP address not attached")
 
 
-def find_idle_elastic_ips(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner") -> pd.DataFrame:
+def find_idle_elastic_ips(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
+                          scan: ir.Table | None = None) -> pd.DataFrame:
     """Public IPv4 / Elastic IP addresses billed as idle (not associated with a running instance or interface).
 
     Rows: ``x_UsageType`` ``ElasticIP:IdleAddress`` or ``PublicIPv4:IdleAddress`` (AWS bills every public IPv4
@@ -262,7 +264,7 @@ def find_idle_elastic_ips(t: ir.Table, *, month: str | None = None, owner_tag: s
     unassociated address (no threshold:
     https://docs.aws.amazon.com/awssupport/latest/user/cost-optimization-checks.html).
     """
-    df = _usage_parts(t, {"idle": EIP_IDLE}, month=month, owner_tag=owner_tag)
+    df = _usage_parts(_scan(t, owner_tag, scan), {"idle": lambda s: s.is_eip}, month=month)
     df = df.rename(columns={"idle_quantity": "idle_hours"})
     evidence = [f"{r.idle_hours:,.2f} idle address-hours billed" for r in df.itertuples()]
     return _ledger(df, check="idle Elastic IP", action="release the address (or attach it)", action_kind="terminate",
@@ -275,7 +277,7 @@ NAT_BYTES = _matches(usage_type=r"NatGateway-Bytes", description=r"Data Processe
 
 
 def find_idle_nat_gateways(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                           max_gb_processed: float = 0.0) -> pd.DataFrame:
+                           max_gb_processed: float = 0.0, scan: ir.Table | None = None) -> pd.DataFrame:
     """NAT gateways billed by the hour that processed (almost) no data.
 
     Per gateway: hours (``NatGateway-Hours``, "... per NAT Gateway Hour") and GB processed
@@ -284,7 +286,8 @@ def find_idle_nat_gateways(t: ir.Table, *, month: str | None = None, owner_tag: 
     idle criterion is no traffic over the lookback; the bill is the lookback here).
     ``monthly_savings`` = its hourly and processing effective cost: deleting it removes both.
     """
-    df = _usage_parts(t, {"hours": NAT_HOURS, "bytes": NAT_BYTES}, month=month, owner_tag=owner_tag)
+    df = _usage_parts(_scan(t, owner_tag, scan), {"hours": lambda s: s.is_nat_hours, "bytes": lambda s: s.is_nat_bytes},
+                      month=month)
     df = df[(df.hours_quantity > 0) & (df.bytes_quantity <= max_gb_processed)]
     df = df.rename(columns={"hours_quantity": "gateway_hours", "bytes_quantity": "gb_processed"})
     evidence = [f"{r.gateway_hours:,.1f} gateway-hours, {r.gb_processed:,.3f} GB processed" for r in df.itertuples()]
@@ -300,7 +303,8 @@ LB_TRAFFIC = _matches(usage_type=r"LCUUsage|DataProcessing-Bytes",
 
 
 def find_idle_load_balancers(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                             max_lcu_hours: float = 0.0, max_gb_processed: float = 0.0) -> pd.DataFrame:
+                             max_lcu_hours: float = 0.0, max_gb_processed: float = 0.0,
+                             scan: ir.Table | None = None) -> pd.DataFrame:
     """Load balancers billed by the hour with no traffic: no LCU-hours (ALB, NLB, GWLB) and no data processed
     (Classic).
 
@@ -311,7 +315,8 @@ def find_idle_load_balancers(t: ir.Table, *, month: str | None = None, owner_tag
     does not count requests, and any request uses LCUs, so no LCU at all is the bill's strict form of it.
     ``monthly_savings`` = its effective cost: deleting it removes it.
     """
-    df = _usage_parts(t, {"hours": LB_HOURS, "traffic": LB_TRAFFIC}, month=month, owner_tag=owner_tag)
+    parts = {"hours": lambda s: s.is_lb_hours, "traffic": lambda s: s.is_lb_traffic}
+    df = _usage_parts(_scan(t, owner_tag, scan), parts, month=month)
     df = df[(df.hours_quantity > 0) & (df.traffic_quantity <= max(max_lcu_hours, max_gb_processed))]
     df = df.rename(columns={"hours_quantity": "lb_hours", "traffic_quantity": "lcu_hours_or_gb"})
     evidence = [f"{r.lb_hours:,.1f} load-balancer-hours, {r.lcu_hours_or_gb:,.4f} LCU-hours/GB"
@@ -325,7 +330,8 @@ def find_idle_load_balancers(t: ir.Table, *, month: str | None = None, owner_tag
 SNAPSHOT = _matches(usage_type=r"SnapshotUsage$", description=r"snapshot data stored")
 
 
-def find_old_snapshots(t: ir.Table, *, month: str, owner_tag: str = "owner", min_age_days: int = 90) -> pd.DataFrame:
+def find_old_snapshots(t: ir.Table, *, month: str, owner_tag: str = "owner", min_age_days: int = 90,
+                       scan: ir.Table | None = None) -> pd.DataFrame:
     """EBS snapshots older than ``min_age_days`` (default 90, issue 4's review period).
 
     Rows: ``x_UsageType`` ending ``SnapshotUsage`` (Standard tier), else "... per GB-Month of snapshot data
@@ -336,8 +342,9 @@ def find_old_snapshots(t: ir.Table, *, month: str, owner_tag: str = "owner", min
     """
     if not month:
         raise ConfigError("a month is needed to age snapshots (their age runs to the end of the month)")
-    df = _usage_parts(t, {"storage": SNAPSHOT}, month=month, owner_tag=owner_tag)
-    df["age_days"] = _age_days(df, t, SNAPSHOT, month) if len(df) else []
+    s = _scan(t, owner_tag, scan)
+    df = _usage_parts(s, {"storage": lambda s: s.is_snapshot}, month=month)
+    df["age_days"] = _age_days(df, s, lambda s: s.is_snapshot, month) if len(df) else []
     df = df[df.age_days > min_age_days].rename(columns={"storage_quantity": "gb_months"})
     evidence = [f"first charged {r.age_days:,.0f} days before the month's end (the bill's lower bound on age); "
                 f"{r.gb_months:,.3f} GB-months" for r in df.itertuples()]
@@ -351,19 +358,20 @@ INSTANCE_HOURS = _matches(usage_type=r"BoxUsage|SpotUsage|DedicatedUsage", descr
                           service=r"Elastic Compute Cloud|^Amazon EC2$")
 
 
-def _ec2_instances(t: ir.Table, *, month: str | None, owner_tag: str) -> pd.DataFrame:
+def _ec2_instances(t: ir.Table, *, month: str | None, owner_tag: str, scan: ir.Table | None = None) -> pd.DataFrame:
     """EC2 instances with their instance type and operating system (``x_InstanceType`` / ``x_OperatingSystem``
     when the export has them, else the charge description "... On Demand Linux m5.large Instance Hour")."""
-    df = _usage_parts(t, {"hours": INSTANCE_HOURS}, month=month, owner_tag=owner_tag)
+    s = _scan(t, owner_tag, scan)
+    df = _usage_parts(s, {"hours": lambda s: s.is_instance}, month=month)
     if df.empty:
         return df.assign(instance_type=[], operating_system=[], description=[])
-    u = for_month(t, month)
-    u = u.filter(u.ResourceId.notnull() & INSTANCE_HOURS(u))
-    extra = {"description": one_of(u.ChargeDescription)}
+    u = _in_month(s, month)
+    u = u.filter(u.ResourceId.notnull() & u.is_instance)
+    extra = {"description": one_of(u.description)}
     for col in ("x_InstanceType", "x_OperatingSystem"):
         if col in u.columns:
             extra[col] = one_of(u[col])
-    info = u.group_by([u.BillingCurrency.name("currency"), "ResourceId"]).aggregate(**extra).execute()
+    info = u.group_by(["currency", "ResourceId"]).aggregate(**extra).execute()
     df = df.merge(info, on=["currency", "ResourceId"], how="left")
     parsed = df.description.fillna("").str.extract(r"On Demand (.*?) ?([a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+) Instance Hour")
     itype = parsed[1]
@@ -387,7 +395,7 @@ def _family_move(df: pd.DataFrame, peers: list, *, check: str, action: str, basi
 
 
 def find_previous_generation(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                             instances: pd.DataFrame | None = None) -> pd.DataFrame:
+                             instances: pd.DataFrame | None = None, scan: ir.Table | None = None) -> pd.DataFrame:
     """EC2 instances of a previous-generation family (m4, c4, r4, t2) that cost less on the current one.
 
     ``monthly_savings = instance-hour effective cost * (1 - peer price / family price)``: the list-price ratio
@@ -395,7 +403,7 @@ def find_previous_generation(t: ir.Table, *, month: str | None = None, owner_tag
     instance's own effective cost, so its discounts carry over. m4.large 0.100 -> m5.large 0.096: 4 %.
     ``instances``: ``_ec2_instances`` of the same table, month and owner tag when already read.
     """
-    df = _ec2_instances(t, month=month, owner_tag=owner_tag) if instances is None else instances
+    df = _ec2_instances(t, month=month, owner_tag=owner_tag, scan=scan) if instances is None else instances
     peers = [families.current_generation_peer(i) for i in df.instance_type]
     return _family_move(df, peers, check="previous generation -> current", action="move to the current generation",
                         basis="instance-hour effective cost x (1 - current / previous generation list price; "
@@ -403,7 +411,7 @@ def find_previous_generation(t: ir.Table, *, month: str | None = None, owner_tag
 
 
 def find_graviton_candidates(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                             instances: pd.DataFrame | None = None) -> pd.DataFrame:
+                             instances: pd.DataFrame | None = None, scan: ir.Table | None = None) -> pd.DataFrame:
     """x86 EC2 instances (not Windows) with a Graviton peer that costs less.
 
     ``monthly_savings = instance-hour effective cost * (1 - Graviton peer price / x86 price)`` with the ratios
@@ -411,7 +419,7 @@ def find_graviton_candidates(t: ir.Table, *, month: str | None = None, owner_tag
     Graviton; the software must build for arm64 (effort and risk medium). Compute Optimizer offers the same
     move through its CPU architecture preference. ``instances`` as in ``find_previous_generation``.
     """
-    df = _ec2_instances(t, month=month, owner_tag=owner_tag) if instances is None else instances
+    df = _ec2_instances(t, month=month, owner_tag=owner_tag, scan=scan) if instances is None else instances
     peers = [families.graviton_peer(i, o) for i, o in zip(df.instance_type, df.operating_system, strict=True)]
     return _family_move(df, peers, check="x86 -> Graviton", action="move to the Graviton peer (arm64)",
                         basis="instance-hour effective cost x (1 - Graviton / x86 list price; "
@@ -429,7 +437,8 @@ S3_STANDARD = _matches(usage_type=r"(^|-)TimedStorage-ByteHrs$",
 
 
 def find_s3_standard_storage(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                             cold_share: float = 0.5, min_gb_months: float = 0.0) -> pd.DataFrame:
+                             cold_share: float = 0.5, min_gb_months: float = 0.0,
+                             scan: ir.Table | None = None) -> pd.DataFrame:
     """S3 Standard storage per bucket that would cost less in Intelligent-Tiering.
 
     Rows: S3 ``x_UsageType`` ``TimedStorage-ByteHrs`` (Standard only; other classes have their own usage types),
@@ -442,7 +451,7 @@ def find_s3_standard_storage(t: ir.Table, *, month: str | None = None, owner_tag
     """
     if not 0 <= cold_share <= 1:
         raise ConfigError(f"cold_share {cold_share} must be between 0 and 1 (the share of bytes unread for 30 days)")
-    df = _usage_parts(t, {"standard": S3_STANDARD}, month=month, owner_tag=owner_tag)
+    df = _usage_parts(_scan(t, owner_tag, scan), {"standard": lambda s: s.is_s3_standard}, month=month)
     df = df[df.standard_quantity >= min_gb_months].rename(columns={"standard_quantity": "gb_months"})
     share = cold_share * (1 - S3_IT_INFREQUENT_GB_MONTH / S3_STANDARD_GB_MONTH)
     evidence = [f"{r.gb_months:,.3f} GB-months of Standard storage" for r in df.itertuples()]
@@ -458,16 +467,16 @@ DATABASE_HOURS = _matches(usage_type=r"InstanceUsage|Multi-AZUsage|NodeUsage|ESI
                           description=r"instance hour|node hour|node-hour|instance-hour", service=DATABASE_SERVICES)
 
 
-def _observed_rate_discount(t: ir.Table, covered: ir.BooleanValue, by: str = "ServiceName") -> dict:
+def _observed_rate_discount(s: ir.Table, covered: Part, by: str = "ServiceName") -> dict:
     """Per ``by`` value: ``1 - sum(EffectiveCost) / sum(ListCost)`` of the Usage rows ``covered`` with a list cost
     (the bill's own discount for that kind of purchase, e.g. reserved database hours)."""
-    c = t.filter((t.ChargeCategory == "Usage") & covered & (t.ListCost > 0))
-    df = c.group_by(by).aggregate(effective=c.EffectiveCost.sum(), listed=c.ListCost.sum()).execute()
+    c = s.filter(s.usage & covered(s) & s.pos_list)
+    df = c.group_by(by).aggregate(effective=c.cost.sum(), listed=c.list.sum()).execute()
     return {k: 1 - float(e) / float(v) for k, e, v in zip(df[by], df.effective, df.listed, strict=True)}
 
 
 def find_on_demand_databases(t: ir.Table, *, month: str, owner_tag: str = "owner", min_days: int = 90,
-                             reserved_discount: float = 0.0) -> pd.DataFrame:
+                             reserved_discount: float = 0.0, scan: ir.Table | None = None) -> pd.DataFrame:
     """Database instances and nodes (RDS, ElastiCache, OpenSearch, Redshift) on on-demand rates for over
     ``min_days`` (default 90, issue 4: steady enough to reserve).
 
@@ -483,14 +492,14 @@ def find_on_demand_databases(t: ir.Table, *, month: str, owner_tag: str = "owner
     if not month:
         raise ConfigError("a month is needed to age on-demand databases")
 
-    def on_demand(t: ir.Table) -> ir.BooleanValue:
-        return (DATABASE_HOURS(t) & (t.PricingCategory.fill_null("Standard") == "Standard")
-                & t.CommitmentDiscountId.isnull())
+    def on_demand(s: ir.Table) -> ir.BooleanValue:
+        return s.is_database & s.std & ~s.committed
 
-    df = _usage_parts(t, {"on_demand": on_demand}, month=month, owner_tag=owner_tag)
-    df["age_days"] = _age_days(df, t, on_demand, month) if len(df) else []
+    s = _scan(t, owner_tag, scan)
+    df = _usage_parts(s, {"on_demand": on_demand}, month=month)
+    df["age_days"] = _age_days(df, s, on_demand, month) if len(df) else []
     df = df[df.age_days > min_days].rename(columns={"on_demand_quantity": "hours"})
-    observed = _observed_rate_discount(t, DATABASE_HOURS(t) & t.CommitmentDiscountId.notnull())
+    observed = _observed_rate_discount(s, lambda s: s.is_database & s.committed)
     rate = df.ServiceName.map(lambda s: observed.get(s, reserved_discount)).astype(float)
     source = df.ServiceName.map(lambda s: "the bill's reserved hours" if s in observed else "parameter")
     df = df.assign(reserved_discount=rate)
@@ -503,12 +512,8 @@ def find_on_demand_databases(t: ir.Table, *, month: str, owner_tag: str = "owner
                    effort="low", risk="low", evidence=evidence)
 
 
-SPOT_TAGS = (r"(?i)^aws:autoscaling:groupName$|^(aws:)?eks:(cluster|nodegroup)-name$|^kubernetes\.io/cluster/"
-             r"|^aws:ecs:|^aws:elasticmapreduce:|^aws:batch:|^karpenter\.sh/")
-
-
 def find_spot_candidates(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                         spot_discount: float = 0.0) -> pd.DataFrame:
+                         spot_discount: float = 0.0, scan: ir.Table | None = None) -> pd.DataFrame:
     """HEURISTIC: on-demand EC2 instances that belong to a fleet able to use Spot (Auto Scaling, EKS, ECS, EMR,
     Batch, Karpenter, by their AWS-generated tags ``SPOT_TAGS``, present only when those cost allocation tags
     are activated). A tag says the instance is replaceable, not that its workload tolerates interruption:
@@ -519,14 +524,12 @@ def find_spot_candidates(t: ir.Table, *, month: str | None = None, owner_tag: st
     ``spot_discount`` (default 0: listed, not priced; AWS quotes "up to 90 %" off on demand,
     https://aws.amazon.com/ec2/spot/pricing/, per instance type in the Spot Instance Advisor).
     """
-    def fleet_on_demand(t: ir.Table) -> ir.BooleanValue:
-        tagged = t.Tags.keys().filter(lambda k: k.re_search(SPOT_TAGS)).length() > 0
-        return (INSTANCE_HOURS(t) & tagged.fill_null(False) & t.CommitmentDiscountId.isnull()
-                & (t.PricingCategory.fill_null("Standard") == "Standard"))
+    def fleet_on_demand(s: ir.Table) -> ir.BooleanValue:  # the fleet tags SPOT_TAGS: scan's ``tagged``
+        return s.is_instance & s.tagged & ~s.committed & s.std
 
-    df = _usage_parts(t, {"on_demand": fleet_on_demand}, month=month, owner_tag=owner_tag)
-    observed = _observed_rate_discount(for_month(t, month), INSTANCE_HOURS(t) & (t.PricingCategory == "Dynamic"),
-                                       by="BillingCurrency")
+    s = _scan(t, owner_tag, scan)
+    df = _usage_parts(s, {"on_demand": fleet_on_demand}, month=month)
+    observed = _observed_rate_discount(_in_month(s, month), lambda s: s.is_instance & s.dynamic, by="currency")
     rate = df.currency.map(lambda c: observed.get(c, spot_discount)).astype(float)
     df = df.assign(spot_discount=rate).rename(columns={"on_demand_quantity": "hours"})
     evidence = [f"{r.hours:,.1f} on-demand hours in an Auto Scaling / container / EMR / Batch fleet; Spot discount "
@@ -542,7 +545,7 @@ LOG_STORAGE = _matches(usage_type=r"TimedStorage-ByteHrs", description=r"of log 
 
 
 def find_log_storage_without_retention(t: ir.Table, *, month: str, owner_tag: str = "owner",
-                                       retention_days: int = 365) -> pd.DataFrame:
+                                       retention_days: int = 365, scan: ir.Table | None = None) -> pd.DataFrame:
     """CloudWatch Logs storage still growing after ``retention_days`` (default 365: AWS Security Hub control
     CloudWatch.16 asks log groups to keep at least a year, https://docs.aws.amazon.com/securityhub/latest/
     userguide/cloudwatch-controls.html; CloudWatch Logs keeps data forever unless a retention is set).
@@ -556,11 +559,12 @@ def find_log_storage_without_retention(t: ir.Table, *, month: str, owner_tag: st
     """
     if not month:
         raise ConfigError("a month is needed to compare log storage with the previous month")
-    df = _usage_parts(t, {"storage": LOG_STORAGE}, month=month, owner_tag=owner_tag)
-    before = _usage_parts(t, {"storage": LOG_STORAGE}, month=previous_month(month), owner_tag=owner_tag)
+    s = _scan(t, owner_tag, scan)
+    df = _usage_parts(s, {"storage": lambda s: s.is_log}, month=month)
+    before = _usage_parts(s, {"storage": lambda s: s.is_log}, month=previous_month(month))
     df = df.merge(before[["currency", "ResourceId", "storage_quantity"]].rename(
         columns={"storage_quantity": "gb_months_before"}), on=["currency", "ResourceId"], how="inner")
-    df["age_days"] = _age_days(df, t, LOG_STORAGE, month) if len(df) else []
+    df["age_days"] = _age_days(df, s, lambda s: s.is_log, month) if len(df) else []
     df = df.rename(columns={"storage_quantity": "gb_months"})
     df = df[(df.age_days > retention_days) & (df.gb_months > df.gb_months_before)]
     kept = retention_days / df.age_days
@@ -572,6 +576,40 @@ def find_log_storage_without_retention(t: ir.Table, *, month: str, owner_tag: st
                    "assumed", effort="low", risk="low", evidence=evidence)
 
 
+def _gp2(t: ir.Table) -> ir.BooleanValue:
+    return (t.ChargeDescription.fill_null("").re_search(r"\(gp2\).*provisioned storage")
+            | _usage_type(t).re_search(r"VolumeUsage\.gp2$"))
+
+
+def _io1(t: ir.Table) -> ir.BooleanValue:
+    return (_usage_type(t).re_search(r"VolumeP-IOPS\.piops$")
+            | t.ChargeDescription.fill_null("").re_search(r"IOPS-month.*\(io1\)|\(io1\).*IOPS-month"))
+
+
+def _ebs_storage(t: ir.Table) -> ir.BooleanValue:
+    return (_usage_type(t).re_search(EBS_VOLUME_USAGE)
+            | t.ChargeDescription.fill_null("").re_search(r"(?i)provisioned (storage|iops|throughput)"))
+
+
+# every row classification of the checks, matched once per distinct (usage type, description, service): ``charges_scan``
+KINDS: dict[str, Match] = {
+    "gp2": _gp2, "io1": _io1, "ebs_storage": _ebs_storage, "eip": EIP_IDLE, "nat_hours": NAT_HOURS,
+    "nat_bytes": NAT_BYTES, "lb_hours": LB_HOURS, "lb_traffic": LB_TRAFFIC, "snapshot": SNAPSHOT,
+    "instance": INSTANCE_HOURS, "s3_standard": S3_STANDARD, "database": DATABASE_HOURS, "log": LOG_STORAGE,
+}
+
+
+def charges_scan(t: ir.Table, *, owner_tag: str = "owner") -> ir.Table:
+    """The charges read once for every check (``savings_scan.scan_charges`` with ``KINDS``): pass it as
+    ``scan=`` to ``build_ledger``, ``month_over_month`` or any ``find_*`` of the same table and owner tag to
+    skip reading the table again."""
+    return scan_charges(t, KINDS, owner_tag=owner_tag, volume_kinds=("gp2", "io1"), instance_kind="instance")
+
+
+def _scan(t: ir.Table, owner_tag: str, given: ir.Table | None) -> ir.Table:
+    return charges_scan(t, owner_tag=owner_tag) if given is None else given
+
+
 def previous_month(month: str) -> str:
     """``2025-03`` -> ``2025-02``; ``2025-01`` -> ``2024-12``."""
     y, m = map(int, check_month(month).split("-"))
@@ -579,7 +617,7 @@ def previous_month(month: str) -> str:
 
 
 def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: str = "owner",
-                         max_cost: float = 1.0, min_resources: int = 10) -> pd.DataFrame:
+                         max_cost: float = 1.0, min_resources: int = 10, scan: ir.Table | None = None) -> pd.DataFrame:
     """Many cheap resources of one service in one sub-account: a sign of forgotten clean-up.
 
     A group (ServiceName, SubAccountId) is flagged when it holds at least ``min_resources`` resources whose
@@ -587,7 +625,8 @@ def find_low_cost_sprawl(t: ir.Table, *, month: str | None = None, owner_tag: st
     ``monthly_savings = monthly_cost`` of each such resource: the upper bound if it is deleted; someone must
     confirm it is unused.
     """
-    df = _per_resource(for_month(t, month).filter(lambda r: r.ChargeCategory == "Usage"), owner_tag).execute()
+    u = _in_month(_scan(t, owner_tag, scan), month)
+    df = _per_resource(u.filter(u.usage)).execute()
     cost = df.monthly_cost.astype(float)
     df = df[(df.ResourceId != NO_RESOURCE) & (cost >= 0) & (cost < max_cost)]
     sizes = df.groupby(["currency", "ServiceName", "SubAccountId"], dropna=False).ResourceId.transform("count")
@@ -763,12 +802,13 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
                  owner_tag: str = "owner", sprawl_max_cost: float = 1.0, sprawl_min_resources: int = 10,
                  snapshot_min_age_days: int = 90, nat_max_gb_processed: float = 0.0, s3_cold_share: float = 0.5,
                  db_min_days: int = 90, db_reserved_discount: float = 0.0, spot_discount: float = 0.0,
-                 log_retention_days: int = 365) -> pd.DataFrame:
+                 log_retention_days: int = 365, scan: ir.Table | None = None) -> pd.DataFrame:
     """All checks of this module (``CHECKS``) in one ledger, largest saving first. Thresholds default to each
-    check's own default (see its docstring for the source)."""
+    check's own default (see its docstring for the source). The table is read once (``charges_scan``; pass one already
+    made for the same table and owner tag to read it not at all) plus once for ``find_uncovered_compute``."""
     if not month:
         raise ConfigError("a month is needed for the savings ledger (YYYY-MM)")
-    kw = {"month": month, "owner_tag": owner_tag}
+    kw = {"month": month, "owner_tag": owner_tag, "scan": _scan(t, owner_tag, scan)}
     instances = _ec2_instances(t, **kw)  # read once for the two instance-family checks
     parts = [
         find_gp2_volumes(t, **kw),
@@ -784,7 +824,8 @@ def build_ledger(t: ir.Table, *, month: str | None, discount: float, discount_so
         find_spot_candidates(t, spot_discount=spot_discount, **kw),
         find_log_storage_without_retention(t, retention_days=log_retention_days, **kw),
         find_low_cost_sprawl(t, max_cost=sprawl_max_cost, min_resources=sprawl_min_resources, **kw),
-        find_uncovered_compute(t, discount=discount, discount_source=discount_source, **kw),
+        find_uncovered_compute(t, discount=discount, discount_source=discount_source, month=month,
+                               owner_tag=owner_tag),
     ]
     parts = [p for p in parts if not p.empty]
     if not parts:
@@ -842,12 +883,12 @@ def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int =
 MOM_KEYS = ["currency", "check", "ResourceId"]
 
 
-def resource_costs(t: ir.Table, *, month: str) -> pd.DataFrame:
-    """Per (currency, ResourceId): the effective cost of its Usage rows in ``month`` (``cost_now``)."""
-    u = for_month(t, month)
-    u = u.filter((u.ChargeCategory == "Usage") & u.ResourceId.notnull())
-    df = (u.group_by([u.BillingCurrency.name("currency"), "ResourceId"])
-          .aggregate(cost_now=u.EffectiveCost.sum()).execute())
+def resource_costs(t: ir.Table, *, month: str, scan: ir.Table | None = None) -> pd.DataFrame:
+    """Per (currency, ResourceId): the effective cost of its Usage rows in ``month`` (``cost_now``). ``scan``
+    as in ``build_ledger`` (of any owner tag)."""
+    u = _in_month(_scan(t, "owner", scan), month)
+    u = u.filter(u.usage & u.ResourceId.notnull())
+    df = u.group_by(["currency", "ResourceId"]).aggregate(cost_now=u.cost.sum()).execute()
     return df.assign(cost_now=df.cost_now.astype(float))
 
 
@@ -895,20 +936,25 @@ def summarize_month_over_month(diff: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
-def month_over_month(t: ir.Table, *, month: str, **ledger_kw) -> pd.DataFrame | None:
+def month_over_month(t: ir.Table, *, month: str, current: pd.DataFrame | None = None,
+                     scan: ir.Table | None = None, **ledger_kw) -> pd.DataFrame | None:
     """``compare_ledgers`` of ``previous_month(month)`` and ``month`` built with ``build_ledger(**ledger_kw)``;
-    ``None`` when the table has no rows in the previous month (nothing to compare with)."""
+    ``None`` when the table has no rows in the previous month (nothing to compare with). ``current``: the
+    ledger of ``month`` with the same options when already built; ``scan`` as in ``build_ledger``."""
     before = previous_month(month)
-    if for_month(t, before).count().execute() == 0:
+    s = _scan(t, ledger_kw.get("owner_tag", "owner"), scan)
+    if _in_month(s, before).count().execute() == 0:
         return None
-    previous = build_ledger(t, month=before, **ledger_kw)
-    current = build_ledger(t, month=month, **ledger_kw)
-    return compare_ledgers(previous, current, resource_costs(t, month=month))
+    previous = build_ledger(t, month=before, scan=s, **ledger_kw)
+    if current is None:
+        current = build_ledger(t, month=month, scan=s, **ledger_kw)
+    return compare_ledgers(previous, current, resource_costs(t, month=month, scan=s))
 
 
-__all__ = ["ACTION_KINDS", "CHECKS", "LEDGER_COLUMNS", "build_ledger", "count_once", "find_gp2_volumes",
-           "find_graviton_candidates", "find_idle_elastic_ips", "find_idle_load_balancers", "find_idle_nat_gateways",
-           "find_io1_volumes", "find_log_storage_without_retention", "find_low_cost_sprawl", "find_old_snapshots",
+__all__ = ["ACTION_KINDS", "CHECKS", "KINDS", "LEDGER_COLUMNS", "SPOT_TAGS", "build_ledger", "charges_scan",
+           "compare_ledgers", "count_once", "find_gp2_volumes", "find_graviton_candidates", "find_idle_elastic_ips",
+           "find_idle_load_balancers", "find_idle_nat_gateways", "find_io1_volumes",
+           "find_log_storage_without_retention", "find_low_cost_sprawl", "find_old_snapshots",
            "find_on_demand_databases", "find_previous_generation", "find_s3_standard_storage", "find_spot_candidates",
-           "find_uncovered_compute", "compare_ledgers", "month_over_month", "previous_month", "resource_costs",
-           "summarize_data_transfer", "summarize_ledger", "summarize_month_over_month"]
+           "find_uncovered_compute", "month_over_month", "previous_month", "resource_costs", "summarize_data_transfer",
+           "summarize_ledger", "summarize_month_over_month"]
