@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from finops_nb import load_charges
-from finops_nb.analyses.anomalies import daily_cost, describe_anomalies, detect_anomalies
+from finops_nb.analyses.anomalies import daily_cost, describe_anomalies, detect_anomalies, top_contributors
 
 
 def series(values, *, service="Amazon EC2", account="111"):
@@ -73,6 +73,21 @@ def test_contributors_of_a_spike(tmp_path, con):
     assert described.top_resources.iloc[0] == "nat-1 (+60.00)"
     by_owner = detect_anomalies(daily_cost(t, ["owner"], rules=[{"tag": "team"}]).execute(), ["owner"])
     assert by_owner.owner.tolist() == ["unallocated"] and by_owner.impact.tolist() == [60]
+
+
+def test_described_in_one_scan_as_one_anomaly_at_a_time(con):
+    # describe_anomalies joins every window at once; each anomaly's text must be what top_contributors gives it
+    t = load_charges(con=con).table
+    found = detect_anomalies(daily_cost(t).execute(), window=3, mad_k=0, pct=0, min_impact=0).head(6)
+    assert len(found) == 6
+    described = describe_anomalies(t, found, window=3)
+    for (_, a), got in zip(found.iterrows(), described.itertuples(), strict=True):
+        c = top_contributors(t, a, window=3)
+        assert got.top_usage_types == "; ".join(f"{r.key} (+{r.delta:,.2f})" for r in c["usage_types"].itertuples()
+                                                if r.delta > 0)
+        assert got.top_resources == "; ".join(f"{r.key} (+{r.delta:,.2f})" for r in c["resources"].itertuples()
+                                              if r.delta > 0 and pd.notna(r.key))
+    assert any(described.top_usage_types)  # something was found to compare
 
 
 def test_aws_cost_anomaly_detection_pages(aws_env):
