@@ -583,6 +583,14 @@ ALL_OWNERS = "(all owners)"
 SHARED_SERVICES = ("AWS Support (Business)", "AWS Support (Enterprise)", "AWS Support (Developer)")
 
 
+def owner_cube(a: ibis.Table) -> ibis.Table:
+    """Billed and effective cost by day, billing period, currency, owner and service of an owner-allocated
+    table (``allocation.allocate_owners``): small, and its sums are exact DECIMAL sums of the rows'."""
+    return (a.group_by(day=a.ChargePeriodStart.truncate("D"), period=billing_period(a),
+                       currency=a.BillingCurrency, owner=a.owner, ServiceName=a.ServiceName)
+            .aggregate(billed_cost=a.BilledCost.sum(), effective_cost=a.EffectiveCost.sum()))
+
+
 class TeamCost:
     """My team's cost: an owner tag key, an owner (with "unallocated") and a month; the owner's direct cost, shared
     cost received and total (``allocation.showback`` with ``allocation.default_rules``, as notebook 40 calls them:
@@ -624,14 +632,14 @@ class TeamCost:
 
         self.status.value = "<i>Allocating cost to owners…</i>"
         self.rules = allocation.default_rules(self.tag_key.value, shared_services=self.shared_services)
-        a = allocation.allocate_owners(self.t, self.rules)
-        sel = a.filter(billing_period(a) == self.month_p, (self.owner_p == ALL_OWNERS) | (a.owner == self.owner_p))
-        cur = sel.BillingCurrency.name("currency")
-        self.daily_query = (sel.group_by([sel.ChargePeriodStart.truncate("D").name("day"), cur])
-                            .aggregate(billed_cost=sel.BilledCost.sum(), effective_cost=sel.EffectiveCost.sum())
+        self.cube = owner_cube(allocation.allocate_owners(self.t, self.rules)).cache()  # once per tag key
+        sel = self.cube.filter(self.cube.period == self.month_p,
+                               (self.owner_p == ALL_OWNERS) | (self.cube.owner == self.owner_p))
+        self.daily_query = (sel.group_by(["day", "currency"])
+                            .aggregate(billed_cost=sel.billed_cost.sum(), effective_cost=sel.effective_cost.sum())
                             .order_by(["day", "currency"]))
-        self.services_query = (sel.group_by([cur, "ServiceName"])
-                               .aggregate(effective_cost=sel.EffectiveCost.sum(), billed_cost=sel.BilledCost.sum())
+        self.services_query = (sel.group_by(["currency", "ServiceName"])
+                               .aggregate(effective_cost=sel.effective_cost.sum(), billed_cost=sel.billed_cost.sum())
                                .order_by([ibis.desc("effective_cost"), "ServiceName"]))
         # anomalies need the days before the month: every owner's daily cost over the whole table, once per tag
         daily = anomalies.daily_cost(self.t, ["owner"], rules=self.rules).execute()

@@ -259,3 +259,38 @@ def test_untagged_environment_total_from_the_cube():
     assert "-1.0235 USD" in app.status.value
     app.tag_value.value = "dev"
     assert "16.0000 USD" in app.status.value
+
+
+def test_team_cost_reads_the_same_daily_and_service_numbers_from_its_cube_as_from_the_table():
+    import ibis
+    import pandas as pd
+
+    from finops_nb.analyses import allocation
+    from finops_nb.analyses.common import billing_period
+    from finops_nb.widgets import ALL_OWNERS, TeamCost
+
+    charges = load_charges("sample")
+    app = TeamCost(charges)
+    checked = 0
+    for key in ("business_unit", "environment"):
+        app.tag_key.value = key
+        a = allocation.allocate_owners(charges.table, app.rules)
+        for month in app.month.options:
+            for owner in app.owner.options:
+                sel = a.filter(billing_period(a) == month)
+                if owner != ALL_OWNERS:
+                    sel = sel.filter(sel.owner == owner)
+                cur = sel.BillingCurrency.name("currency")
+                daily = (sel.group_by([sel.ChargePeriodStart.truncate("D").name("day"), cur])
+                         .aggregate(billed_cost=sel.BilledCost.sum(), effective_cost=sel.EffectiveCost.sum())
+                         .order_by(["day", "currency"]).execute())
+                services = (sel.group_by([cur, "ServiceName"])
+                            .aggregate(effective_cost=sel.EffectiveCost.sum(), billed_cost=sel.BilledCost.sum())
+                            .order_by([ibis.desc("effective_cost"), "ServiceName"]).execute())
+                params = {app.owner_p: owner, app.month_p: month}
+                for query, want in ((app.daily_query, daily), (app.services_query, services)):
+                    got = query.execute(params=params)
+                    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+                    assert [type(v) for v in got.effective_cost] == [type(v) for v in want.effective_cost]
+                checked += 1
+    assert checked > 6
