@@ -73,6 +73,8 @@ def test_a_failing_notebook_is_kept_and_the_others_still_run(tmp_path, capsys):
     folder = tmp_path / "out" / "2024-09"
     manifest = json.loads((folder / "manifest.json").read_text())
     runs = {r["notebook"]: r for r in manifest["notebooks"]}
+    # run side by side, yet the manifest keeps the notebooks' order
+    assert [r["notebook"] for r in manifest["notebooks"]] == ["a-fails.ipynb", "b-works.ipynb"]
     assert runs["a-fails.ipynb"]["status"] == "failed" and "boom" in runs["a-fails.ipynb"]["error"]
     assert runs["b-works.ipynb"]["status"] == "ok" and runs["b-works.ipynb"]["headline"] == {"answer": 42}
     assert "boom" in (folder / "a-fails.html").read_text()  # kept with its error
