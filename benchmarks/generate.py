@@ -56,7 +56,7 @@ SELECT
     CAST(({H.format(salt=7)} % 100000) AS DECIMAL(18, 6)) / 100000 AS amount,
     {H.format(salt=8)} % 20 AS team,
     {H.format(salt=9)} % 10 AS tag_mix
-FROM range($rows) t(i)
+FROM range($first, $first + $rows) t(i)
 """
 
 CUR2 = """
@@ -146,27 +146,36 @@ FROM base
 
 
 def generate(rows: int, out: Path, *, fmt: str = "cur2", file_format: str = "csv.gz", month: str = "2025-01",
-             accounts: int = 300, resources: int = 5000) -> Path:
-    """Write ``rows`` line items of ``month`` under ``out/BILLING_PERIOD=<month>/``; returns the file."""
+             accounts: int = 300, resources: int = 5000, parts: int = 1) -> Path:
+    """Write ``rows`` line items of ``month`` under ``out/BILLING_PERIOD=<month>/``, in ``parts`` files as a
+    large export is (``part-00000`` ...; rows ``k * rows / parts`` onwards in part k); returns the last file."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     hours = int(con.execute("SELECT date_diff('hour', ?::TIMESTAMP, ?::TIMESTAMP + INTERVAL 1 MONTH)",
                             [f"{month}-01", f"{month}-01"]).fetchone()[0])
     con.execute(MACROS)
-    params = {"rows": int(rows), "accounts": int(accounts), "resources": int(resources), "hours": hours}
-    con.sql(BASE, params=params).create_view("base")
-    body = (CUR2 if fmt == "cur2" else FOCUS).format(month=month)
     folder = out / f"BILLING_PERIOD={month}"
     folder.mkdir(parents=True, exist_ok=True)
+    body = (CUR2 if fmt == "cur2" else FOCUS).format(month=month)
+    for k in range(parts):
+        first, last = rows * k // parts, rows * (k + 1) // parts
+        params = {"first": first, "rows": last - first, "accounts": int(accounts), "resources": int(resources),
+                  "hours": hours}
+        con.sql(BASE, params=params).create_view("base", replace=True)
+        target = _write(con, body, folder / f"part-{k:05d}", fmt, file_format)
+    return target
+
+
+def _write(con, body: str, stem: Path, fmt: str, file_format: str) -> Path:
     rel = con.sql(body)
     if file_format == "parquet":
-        target = folder / "part-00000.parquet"
+        target = stem.with_suffix(".parquet")
         rel.write_parquet(str(target))
     else:
         if fmt == "cur2":  # CSV exports write maps as JSON text
             rel = con.sql(f"SELECT * REPLACE (to_json(product) AS product, to_json(resource_tags) AS resource_tags) "
                           f"FROM ({body})")
-        target = folder / "part-00000.csv.gz"
+        target = stem.with_suffix(".csv.gz")
         rel.write_csv(str(target), compression="gzip")
     return target
 
@@ -179,12 +188,14 @@ def main() -> None:
     p.add_argument("--month", default="2025-01")
     p.add_argument("--accounts", type=int, default=300)
     p.add_argument("--resources", type=int, default=5000)
+    p.add_argument("--parts", type=int, default=1, help="files to split the month into")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args()
     t0 = time.perf_counter()
     path = generate(a.rows, a.out, fmt=a.format, file_format=a.file_format, month=a.month, accounts=a.accounts,
-                    resources=a.resources)
-    print(f"{path}: {a.rows:,} rows in {time.perf_counter() - t0:.1f} s ({path.stat().st_size / 1e6:.1f} MB)")
+                    resources=a.resources, parts=a.parts)
+    size = sum(f.stat().st_size for f in path.parent.iterdir()) / 1e6
+    print(f"{path.parent}: {a.rows:,} rows in {a.parts} file(s), {time.perf_counter() - t0:.1f} s ({size:.1f} MB)")
 
 
 if __name__ == "__main__":
