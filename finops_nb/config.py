@@ -5,8 +5,8 @@
 | FINOPS_DATA         | billing export the apps and notebooks read          | the shipped real FOCUS sample |
 | FINOPS_ENGINE       | engine URL for ``engine.connect``                   | ``duckdb://`` (in memory)     |
 | FINOPS_REPORTS_DIR  | where ``finops-nb report`` writes month folders     | ``./reports``                 |
-| FINOPS_CACHE_DIR    | S3 downloads and parsed-CSV Parquet cache           | ``~/.cache/finops-nb``        |
-| FINOPS_CACHE        | ``off`` disables the parsed-CSV cache               | on                            |
+| FINOPS_CACHE_DIR    | S3 downloads and the checked tables kept as Parquet | ``~/.cache/finops-nb``        |
+| FINOPS_CACHE        | ``off`` keeps loaded tables in memory only          | on                            |
 | FINOPS_READER_MEMORY | DuckDB memory limit while an export is read (more spills to disk) | 80 % of RAM  |
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -119,56 +119,171 @@ def refuse_duplicates(files: list[Path]) -> None:
         seen[digest] = f
 
 
-def read_raw(db: duckdb.DuckDBPyConnection, f: Path, table: str) -> None:
-    """Create the temp table ``table``: the file as stored (CSV as text), with a 1-based ``__row``."""
-    name = f.name.lower()
+def source_sql(f: Path) -> tuple[str, dict]:
+    """The file as stored (CSV as text, so every value is checked by our casts), as a FROM clause."""
+    if f.name.lower().endswith(".parquet"):
+        return "read_parquet($path)", {"path": str(f)}
+    return ("read_csv($path, all_varchar = true, header = true, nullstr = $nulls)",
+            {"path": str(f), "nulls": NULL_STRINGS})
+
+
+def _parse_error(f: Path | None, exc: Exception) -> DataError:
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return DataError("ran out of memory while reading it (nothing was loaded)", file=f and str(f),
+                         hint="raise FINOPS_READER_MEMORY (e.g. 8GB) or free memory; DuckDB spills to "
+                         "FINOPS_CACHE_DIR past the limit, so also check that folder has free disk")
+    first = str(exc).strip().splitlines()[0]
+    return DataError(f"cannot be parsed: {first}", file=f and str(f),
+                     hint="check that the file is complete (not truncated) and is CSV or Parquet")
+
+
+def source_columns(db: duckdb.DuckDBPyConnection, f: Path) -> dict[str, str]:
+    """Column name -> DuckDB type of the file as stored (CSV: all VARCHAR), read from its header only."""
+    source, params = source_sql(f)
     try:
-        if name.endswith(".parquet"):
-            db.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
-                "file_row_number + 1 AS __row FROM read_parquet(?, file_row_number = true)", [str(f)])
-        else:
-            db.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS __row, * "
-                "FROM read_csv(?, all_varchar = true, header = true, nullstr = ?)", [str(f), NULL_STRINGS])
-    except duckdb.OutOfMemoryException as exc:
-        raise DataError("ran out of memory while reading it (nothing was loaded)", file=str(f),
-                        hint="raise FINOPS_READER_MEMORY (e.g. 8GB) or free memory; DuckDB spills to "
-                        "FINOPS_CACHE_DIR past the limit, so also check that folder has free disk") from exc
+        rel = db.sql(f"SELECT * FROM {source}", params=params)
+        return {name: str(typ) for name, typ in zip(rel.columns, rel.types, strict=True)}
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise DataError(f"cannot be parsed: {first}", file=str(f),
-                        hint="check that the file is complete (not truncated) and is CSV or Parquet") from exc
+        raise _parse_error(f, exc) from exc
 
 
-def raw_columns(db: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column name -> DuckDB type of a raw table, without ``__row``."""
-    return {name: typ for name, typ, *_ in db.execute(f"DESCRIBE {table}").fetchall() if name != "__row"}
+@dataclass
+class ParsePlan:
+    """How one file becomes typed rows, in one streaming pass (``parse_file``).
+
+    ``exprs``: output column -> SQL over the file's columns; ``checks``: (raw column, SQL of its typed value,
+    kind) — every non-empty value must cast; ``required``: output column -> header, each row needs a value;
+    ``extra``: diagnostic columns (named ``__*``) kept beside the rows for the notes; ``params``: named
+    parameters the SQL binds (``$name``).
+    """
+
+    exprs: dict[str, str]
+    checks: list[tuple[str, str, str]] = field(default_factory=list)
+    required: dict[str, str] = field(default_factory=dict)
+    required_why: str = "it needs a value"
+    extra: dict[str, str] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
+
+    def bad_sql(self) -> str:
+        """The index of the first check a row fails (value checks, then required values), NULL if none."""
+        whens = [f"WHEN {q(raw)} IS NOT NULL AND ({typed}) IS NULL THEN {k}"
+                 for k, (raw, typed, _kind) in enumerate(self.checks)]
+        whens += [f"WHEN ({self.exprs[col]}) IS NULL THEN {len(self.checks) + j}"
+                  for j, col in enumerate(self.required)]
+        return f"CASE {' '.join(whens)} END" if whens else "CAST(NULL AS INTEGER)"
+
+
+def file_select(f: Path, plan: ParsePlan, index: int) -> tuple[str, dict]:
+    """SQL and parameters reading ``f`` typed by ``plan`` in one streaming pass, with ``__bad`` (the first
+    check a row fails, NULL if none) and ``__file`` (``index``) beside the rows; parameter names carry the
+    index so several files can be read in one query."""
+    source, params = source_sql(f)
+    select = ", ".join(f"{e} AS {q(n)}" for n, e in {**plan.exprs, **plan.extra}.items())
+    query = f"SELECT {select}, {plan.bad_sql()} AS __bad, {int(index)} AS __file FROM {source}"
+    used = bound(query, {**params, **plan.params})
+    query = re.sub(r"\$(\w+)\b", lambda m: f"${m.group(1)}_f{index}" if m.group(1) in used else m.group(0), query)
+    return query, {f"{k}_f{index}": v for k, v in used.items()}
+
+
+def read_files(db: duckdb.DuckDBPyConnection, files: list[Path], plans: list[ParsePlan], mapping: str,
+               table: str, dest: Path | None) -> list[Note]:
+    """Create ``table``: ``mapping`` (SQL over ``__input``, the typed rows of every file by column name) in
+    one streaming pass over the files — into the Parquet file ``dest`` (out of core) and viewed, or in memory.
+
+    Then every file's checks: a value that does not cast or a missing required value drops ``table`` and
+    stops the load with file, row and column (``explain_bad``). Returns the notes on files without rows.
+    """
+    parts = [file_select(f, plan, i) for i, (f, plan) in enumerate(zip(files, plans, strict=True))]
+    union = " UNION ALL BY NAME ".join(f"({sql})" for sql, _ in parts)
+    params = {k: v for _, p in parts for k, v in p.items()}
+    mapping = mapping.strip()
+    query = (f"WITH __input AS ({union}), {mapping[5:]}" if mapping[:5].upper() == "WITH "
+             else f"WITH __input AS ({union}) {mapping}")
+    try:
+        if dest is None:
+            db.execute(f"CREATE OR REPLACE TABLE {table} AS {query}", params)
+        else:
+            db.execute(f"COPY ({query}) TO $dest (FORMAT parquet)", {**params, "dest": str(dest)})
+            view_file(db, table, dest, temp=False)
+        seen = {i: (bad, n) for i, bad, n in db.execute(
+            f"SELECT __file, min(__bad), count(*) FROM {table} GROUP BY ALL").fetchall()}
+    except duckdb.Error as exc:
+        drop_relation(db, table)
+        raise _parse_error(_unreadable(db, files) or (files[0] if len(files) == 1 else None), exc) from exc
+    for i, (bad, _n) in sorted(seen.items()):
+        if bad is not None:
+            drop_relation(db, table)
+            explain_bad(db, files[i], plans[i], bad)
+    return [Note("warning", "empty-file", "the file has a header but no rows", file=str(f))
+            for i, f in enumerate(files) if i not in seen]
+
+
+def _unreadable(db: duckdb.DuckDBPyConnection, files: list[Path]) -> Path | None:
+    """The first file that cannot be read through (to name it in the error), if one alone fails."""
+    for f in files:
+        source, params = source_sql(f)
+        try:
+            db.execute(f"SELECT count(*) FROM {source}", params).fetchone()
+        except duckdb.Error:
+            return f
+    return None
+
+
+def drop_diagnostics(db: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Remove the ``__*`` columns the readers keep for their checks from the in-memory ``table``."""
+    for (name,) in db.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                              "AND starts_with(column_name, '__')", [table]).fetchall():
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
+
+
+def source_totals(db: duckdb.DuckDBPyConnection, files: list[Path], plans: list[ParsePlan], period: str,
+                  currency: str, cost: str) -> dict[tuple, Decimal]:
+    """Exact sum of the ``cost`` column per (billing period ``YYYY-MM``, currency), read from the files
+    themselves (only those three columns), for ``check_conservation`` against the loaded table."""
+    totals: dict[tuple, Decimal] = {}
+    for f, plan in zip(files, plans, strict=True):
+        source, params = source_sql(f)
+        query = (f"SELECT strftime({plan.exprs[period]}, '%Y-%m'), {plan.exprs[currency]}, sum({plan.exprs[cost]}) "
+                 f"FROM {source} GROUP BY ALL")
+        for key_p, key_c, v in db.execute(query, bound(query, {**params, **plan.params})).fetchall():
+            totals[(key_p, key_c)] = totals.get((key_p, key_c), Decimal(0)) + (v or Decimal(0))
+    return totals
+
+
+def view_file(db: duckdb.DuckDBPyConnection, name: str, path: Path, *, temp: bool = True) -> None:
+    """A view ``name`` over the Parquet file ``path`` (a view cannot bind parameters: the path is quoted)."""
+    literal = "'" + str(path).replace("'", "''") + "'"
+    db.execute(f"CREATE OR REPLACE {'TEMP ' if temp else ''}VIEW {name} AS SELECT * FROM read_parquet({literal})")
+
+
+def bound(query: str, params: dict) -> dict:
+    """The named parameters ``query`` uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", query)}
+
+
+def explain_bad(db: duckdb.DuckDBPyConnection, f: Path, plan: ParsePlan, k: int) -> None:
+    """Raise the error for check ``k`` of ``plan``: its first row (1-based, blank lines not counted), the
+    value and how many rows fail it. Numbering rows needs the file in order, so only this path does it."""
+    source, params = source_sql(f)
+    params = {**params, **plan.params}
+    if k < len(plan.checks):
+        raw, typed, kind = plan.checks[k]
+        query = (f"SELECT count(*), arg_min(__v, __r), min(__r) FROM (SELECT row_number() OVER () AS __r, "
+                 f"CAST({q(raw)} AS VARCHAR) AS __v, {q(raw)} IS NOT NULL AND ({typed}) IS NULL AS __b "
+                 f"FROM {source}) WHERE __b")
+        count, value, row = db.execute(query, bound(query, params)).fetchone()
+        what = KIND_WORDS.get(_kind_word(kind), "of the expected type")
+        raise DataError(f"{value!r} is not {what} ({count} such row(s) in this file; nothing was loaded)",
+                        file=str(f), row=row, column=raw, hint="fix or remove the row and load again")
+    col = list(plan.required)[k - len(plan.checks)]
+    query = (f"SELECT min(__r), count(*) FROM (SELECT row_number() OVER () AS __r, ({plan.exprs[col]}) IS NULL "
+             f"AS __b FROM {source}) WHERE __b")
+    row, n = db.execute(query, bound(query, params)).fetchone()
+    raise DataError(f"is empty in {n} row(s); {plan.required_why} (nothing was loaded)", file=str(f), row=row,
+                    column=plan.required[col], hint="fix the export and load again")
 
 
 KIND_WORDS = {"money": "a number", "timestamp": "a valid timestamp", "tags": "a JSON object of tags"}
-
-
-def check_values(db: duckdb.DuckDBPyConnection, f: Path, raw_table: str,
-                 checks: list[tuple[str, str, str]]) -> None:
-    """Every non-empty value must cast; the first that does not is the error, naming file, row and column.
-
-    ``checks``: (raw column, SQL expression of its typed value, kind), kind one of ``KIND_WORDS`` or a SQL type.
-    """
-    if not checks:
-        return
-    parts = []
-    for raw, typed, _kind in checks:
-        bad = f"{q(raw)} IS NOT NULL AND ({typed}) IS NULL"
-        parts.append(f"count(*) FILTER (WHERE {bad}), arg_min(CAST({q(raw)} AS VARCHAR), __row) FILTER (WHERE {bad}), "
-                     f"min(__row) FILTER (WHERE {bad})")
-    result = db.execute(f"SELECT {', '.join(parts)} FROM {raw_table}").fetchone()
-    for k, (raw, _typed, kind) in enumerate(checks):
-        count, value, row = result[3 * k: 3 * k + 3]
-        if count:
-            what = KIND_WORDS.get(_kind_word(kind), "of the expected type")
-            raise DataError(f"{value!r} is not {what} ({count} such row(s) in this file; nothing was loaded)",
-                            file=str(f), row=row, column=raw, hint="fix or remove the row and load again")
 
 
 def _kind_word(kind: str) -> str:
@@ -198,41 +313,11 @@ def reader_version() -> str:
     return h.hexdigest()[:16]
 
 
-def cached_load(db: duckdb.DuckDBPyConnection, f: Path, typed: str, notes: list[Note], load_file):
-    """``load_file(db, f, typed, notes)``, or its result restored from the parse cache.
-
-    A CSV or CSV.gz file is parsed and checked once: its typed rows are kept as Parquet under
-    ``FINOPS_CACHE_DIR/parsed/<sha256 of the file>-<reader>-<reader_version>.parquet`` with its notes.
-    Parquet input is read directly. ``FINOPS_CACHE=off`` disables the cache. A file without rows is noted.
-    """
-    from finops_nb.config import cache_dir, cache_enabled
-
-    if f.name.lower().endswith(".parquet") or not cache_enabled():
-        result = load_file(db, f, typed, notes)
-    else:
-        result = _through_cache(db, f, typed, notes, load_file, cache_dir() / "parsed")
-    if not db.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]:
-        notes.append(Note("warning", "empty-file", "the file has a header but no rows", file=str(f)))
-    return result
-
-
-def _through_cache(db, f: Path, typed: str, notes: list[Note], load_file, folder: Path):
-    reader = load_file.__module__.rsplit(".", 1)[-1]
-    stem = folder / f"{sha256(f)}-{reader}-{reader_version()}"
-    data, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
-    if data.exists() and meta.exists():
-        db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT * FROM read_parquet(?)", [str(data)])
-        saved = json.loads(meta.read_text())
-        notes += [Note(**{**n, "file": str(f)}) for n in saved["notes"]]
-        return saved["result"]
-    before = len(notes)
-    result = load_file(db, f, typed, notes)
-    folder.mkdir(parents=True, exist_ok=True)
-    part = data.with_suffix(".parquet.part")
-    db.table(typed).write_parquet(str(part))
-    part.replace(data)
-    meta.write_text(json.dumps({"notes": [n.__dict__ for n in notes[before:]], "result": result}))
-    return result
+def drop_relation(db: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop ``name``, a table or a view."""
+    for (kind,) in db.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                              [name]).fetchall():
+        db.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
 
 
 def table_notes(db: duckdb.DuckDBPyConnection, table: str) -> list[Note]:
@@ -261,7 +346,7 @@ def check_conservation(db: duckdb.DuckDBPyConnection, source: dict[tuple, Decima
     out = period_totals(db, table)
     for key in sorted(set(out) | set(source), key=str):
         if out.get(key, Decimal(0)) != source.get(key, Decimal(0)):
-            db.execute(f"DROP TABLE IF EXISTS {table}")
+            drop_relation(db, table)
             raise ConservationError(f"billing period {key[0]} {key[1]}: loaded BilledCost {out.get(key)} differs "
                                     f"from the {source_name} {source.get(key)}; nothing was loaded",
                                     hint="this is a bug in the reader; please report it")
@@ -269,18 +354,9 @@ def check_conservation(db: duckdb.DuckDBPyConnection, source: dict[tuple, Decima
 
 def tags_map_sql(column: str, raw_type: str) -> str:
     """SQL reading a tags column as the canonical map: a MAP as stored, or JSON text parsed (NULL if not an
-    object of tags, which ``check_values`` then reports with file, row and column)."""
+    object of tags, which the parse check then reports with file, row and column)."""
     from finops_nb.schema import TAGS
 
     if raw_type.upper().startswith("MAP"):
         return f"TRY_CAST({q(column)} AS {TAGS})"
     return f"json_transform(TRY_CAST({q(column)} AS JSON), '\"{TAGS}\"')"
-
-
-def require_values(db: duckdb.DuckDBPyConnection, f: Path, typed: str, columns: dict[str, str], why: str) -> None:
-    """Every row of ``typed`` needs a value in each column (``{column: header to name in the error}``)."""
-    for col, header in columns.items():
-        row, n = db.execute(f"SELECT min(__row), count(*) FROM {typed} WHERE {q(col)} IS NULL").fetchone()
-        if n:
-            raise DataError(f"is empty in {n} row(s); {why} (nothing was loaded)", file=str(f), row=row,
-                            column=header, hint="fix the export and load again")

@@ -20,16 +20,15 @@ from finops_nb.errors import DataError
 from finops_nb.sources.base import (
     Charges,
     Note,
-    cached_load,
+    ParsePlan,
     check_conservation,
-    check_values,
-    period_totals,
+    drop_diagnostics,
     q,
-    raw_columns,
-    read_raw,
+    read_files,
     read_sql,
     refuse_duplicates,
-    require_values,
+    source_columns,
+    source_totals,
     table_notes,
     tags_map_sql,
 )
@@ -103,41 +102,40 @@ def is_cur(headers: list[str]) -> bool:
     return any(snake(h) == "line_item_unblended_cost" for h in headers)
 
 
-def read_cur(files: list[Path], con: ibis.BaseBackend) -> Charges:
-    """Load CUR files (any flavour, mixed flavours allowed) into the ``charges`` table of ``con``."""
+def read_cur(files: list[Path], con: ibis.BaseBackend, dest: Path | None = None) -> Charges:
+    """Load CUR files (any flavour, mixed flavours allowed) into the ``charges`` table of ``con``.
+
+    The files are read once, in one streaming pass through ``sql/cur_to_focus.sql``, into the canonical
+    table: the Parquet file ``dest`` when given (``sources.store``), else a table in memory. The report's
+    unblended cost is then summed from the files themselves for the conservation check.
+    """
     db = raw_duckdb(con)
     refuse_duplicates(files)
     notes: list[Note] = []
-    typed: list[str] = []
+    plans: list[ParsePlan] = []
     present: set[str] = set()
-    try:
-        for i, f in enumerate(files):
-            name = f"__cur_typed_{i}"
-            present |= set(cached_load(db, f, name, notes, _load_file))
-            typed.append(name)
-        union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed)
-        db.execute(f"CREATE OR REPLACE TEMP TABLE __cur_all AS {union}")
-        source = period_totals(db, "__cur_all", period="bill_billing_period_start_date",
-                               currency="line_item_currency_code", cost="line_item_unblended_cost")
-        db.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {read_sql('cur_to_focus.sql')}")
-    finally:
-        db.execute("DROP TABLE IF EXISTS __cur_raw")
-        db.execute("DROP TABLE IF EXISTS __cur_all")
-        for t in typed:
-            db.execute(f"DROP TABLE IF EXISTS {t}")
+    for f in files:
+        plan, fields = _plan_file(db, f, notes)
+        plans.append(plan)
+        present |= fields
+    notes += read_files(db, files, plans, read_sql("cur_to_focus.sql"), TABLE, dest)
+    source = source_totals(db, files, plans, "bill_billing_period_start_date", "line_item_currency_code",
+                           "line_item_unblended_cost")
     check_conservation(db, source, TABLE, "report's unblended cost")
     for group, column in OPTIONAL_GROUPS.items():
         if column not in present:
             notes.append(Note("info", "not-available", f"the report has no {group}; views that need them say "
                               "'not available'"))
     notes += _amortization_notes(db) + table_notes(db, TABLE)
+    if dest is None:
+        drop_diagnostics(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="cur", notes=notes)
 
 
-def _load_file(db, f: Path, typed: str, notes: list[Note]) -> list[str]:
-    """Read one CUR file into ``typed`` with every FIELDS column (typed) and Tags; returns fields present."""
-    read_raw(db, f, "__cur_raw")
-    raw_types = raw_columns(db, "__cur_raw")
+def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, set[str]]:
+    """How one CUR file is read into every FIELDS column (typed) and Tags, from its header; and the
+    fields it has."""
+    raw_types = source_columns(db, f)
     by_field: dict[str, str] = {}
     tags: list[tuple[str, str]] = []
     for header in raw_types:
@@ -167,17 +165,15 @@ def _load_file(db, f: Path, typed: str, notes: list[Note]) -> list[str]:
             exprs[field] = _cast(_map_get(product, raw_types[product], PRODUCT_MAP_KEYS[field]), typ)
         else:
             exprs[field] = f"CAST(NULL AS {typ})"
-    check_values(db, f, "__cur_raw", checks)
     tags_sql, params = _tags_expr(tags, resource_tags, raw_types)
     if resource_tags and not raw_types[resource_tags].upper().startswith("MAP"):
-        check_values(db, f, "__cur_raw", [(resource_tags, tags_sql, "tags")])
-    select = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select}, {tags_sql} AS Tags "
-               "FROM __cur_raw", params)
-    require_values(db, f, typed, {c: by_field[c] for c in REQUIRED}, "a CUR line item needs it")
+        checks.append((resource_tags, tags_sql, "tags"))
+    exprs["Tags"] = tags_sql
+    plan = ParsePlan(exprs, checks, required={c: by_field[c] for c in REQUIRED},
+                     required_why="a CUR line item needs it", params=params)
     if tags:
         notes.append(Note("info", "tag-columns", f"{len(tags)} tag column(s) read into Tags", file=str(f)))
-    return sorted(set(by_field) | (set(PRODUCT_MAP_KEYS) if product else set()))
+    return plan, set(by_field) | (set(PRODUCT_MAP_KEYS) if product else set())
 
 
 def _cast(src: str, typ: str) -> str:
@@ -199,10 +195,11 @@ def _tags_expr(tags: list[tuple[str, str]], resource_tags: str | None, raw_types
 
     Tag keys taken from headers are bound as parameters. Empty values are no tag.
     """
-    parts, params = [], []
+    parts, params = [], {}
     if tags:
-        entries = ", ".join(f"struct_pack(k := ?, v := NULLIF(CAST({q(h)} AS VARCHAR), ''))" for _, h in tags)
-        params += [k for k, _ in tags]
+        entries = ", ".join(f"struct_pack(k := $tag{i}, v := NULLIF(CAST({q(h)} AS VARCHAR), ''))"
+                            for i, (_, h) in enumerate(tags))
+        params = {f"tag{i}": k for i, (k, _) in enumerate(tags)}
         parts.append(f"map_from_entries(list_filter([{entries}], e -> e.v IS NOT NULL))")
     if resource_tags:
         as_map = tags_map_sql(resource_tags, raw_types[resource_tags])

@@ -20,18 +20,18 @@ from finops_nb.errors import DataError
 from finops_nb.sources.base import (
     Charges,
     Note,
-    cached_load,
+    ParsePlan,
     check_conservation,
-    check_values,
+    drop_diagnostics,
     head_text,
-    period_totals,
     q,
-    raw_columns,
-    read_raw,
+    read_files,
     refuse_duplicates,
-    require_values,
+    source_columns,
+    source_totals,
     table_notes,
     tags_map_sql,
+    view_file,
 )
 
 ZONE_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
@@ -43,28 +43,37 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def read_focus(files: list[Path], con: ibis.BaseBackend) -> Charges:
-    """Load FOCUS files into the ``charges`` table of ``con`` and return it with its notes."""
+def read_focus(files: list[Path], con: ibis.BaseBackend, dest: Path | None = None) -> Charges:
+    """Load FOCUS files into the ``charges`` table of ``con`` and return it with its notes.
+
+    The files are read once, in one streaming pass, into the canonical table: the Parquet file ``dest`` when
+    given (``sources.store``), else a table in memory. Then the checks and notes read that table, and the
+    source totals are summed from the files themselves for the conservation check.
+    """
     db = raw_duckdb(con)
     refuse_duplicates(files)
-    notes: list[Note] = []
-    typed_tables: list[str] = []
-    source_totals: dict[tuple[str, str | None], Decimal] = {}
+    header_notes: list[list[Note]] = [[] for _ in files]
+    plans, headers = [], []
+    for i, f in enumerate(files):
+        plan, by_target, raw_types = _plan_file(db, f, header_notes[i])
+        plans.append(plan)
+        headers.append((by_target, raw_types))
+    notes = read_files(db, files, plans, "SELECT * FROM __input", TABLE, dest)
     try:
         for i, f in enumerate(files):
-            typed = f"__focus_typed_{i}"
-            cached_load(db, f, typed, notes, _load_file)
-            _add_totals(db, typed, source_totals)
-            typed_tables.append(typed)
-        union = " UNION ALL BY NAME ".join(f"SELECT * EXCLUDE (__row) FROM {t}" for t in typed_tables)
-        db.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {union}")
+            db.execute(f"CREATE OR REPLACE TEMP VIEW __focus_file AS SELECT * FROM {TABLE} WHERE __file = {i}")
+            notes += header_notes[i] + _quirk_notes(db, f, "__focus_file", *headers[i])
+            if "BillingCurrency" not in headers[i][0]:
+                notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under "
+                                  "an unknown currency and never added to another currency", file=str(f)))
     finally:
-        db.execute("DROP TABLE IF EXISTS __focus_raw")
-        for t in typed_tables:
-            db.execute(f"DROP TABLE IF EXISTS {t}")
-    notes += _fix_purchase_double_count(con, db)
-    check_conservation(db, source_totals, TABLE, "files'")
+        db.execute("DROP VIEW IF EXISTS __focus_file")
+    source = source_totals(db, files, plans, "BillingPeriodStart", "BillingCurrency", "BilledCost")
+    notes += _fix_purchase_double_count(con, db, dest)
+    check_conservation(db, source, TABLE, "files'")
     notes += table_notes(db, TABLE)
+    if dest is None:
+        drop_diagnostics(db, TABLE)
     return Charges(table=con.table(TABLE), con=con, files=list(files), format="focus", notes=notes)
 
 
@@ -107,14 +116,9 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
     return f"CASE {whens} ELSE {text} END"
 
 
-def _add_totals(db, typed: str, totals: dict) -> None:
-    for key, total in period_totals(db, typed).items():
-        totals[key] = totals.get(key, Decimal(0)) + total
-
-
-def _load_file(db, f: Path, typed: str, notes: list[Note]) -> None:
-    read_raw(db, f, "__focus_raw")
-    raw_types = raw_columns(db, "__focus_raw")
+def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, dict[str, str], dict[str, str]]:
+    """How ``f`` is read (``ParsePlan``), from its header alone; header findings go to ``notes``."""
+    raw_types = source_columns(db, f)
     mapping = _map_headers(list(raw_types), f, notes)
     by_target = {t: h for h, t in mapping.items() if t in schema.COLUMNS}
     missing_required = [c for c in schema.REQUIRED if c not in by_target]
@@ -131,18 +135,25 @@ def _load_file(db, f: Path, typed: str, notes: list[Note]) -> None:
     for h, target in mapping.items():
         if target.startswith("x_"):
             exprs[target] = q(h)
+    checks = [(raw, exprs[target], schema.COLUMNS[target])
+              for target, raw in by_target.items() if schema.COLUMNS[target] != schema.STRING]
+    plan = ParsePlan(exprs, checks, required={c: c for c in schema.REQUIRED_VALUES if c in by_target},
+                     required_why="FOCUS requires a value", extra=_diagnostics(by_target, raw_types, exprs),
+                     params={"zone": ZONE_RE})
+    return plan, by_target, raw_types
 
-    typed_checks = [(raw, exprs[target], schema.COLUMNS[target])
-                    for target, raw in by_target.items() if schema.COLUMNS[target] != schema.STRING]
-    check_values(db, f, "__focus_raw", typed_checks)
-    select = ", ".join(f"{e} AS {q(name)}" for name, e in exprs.items())
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {typed} AS SELECT __row, {select} FROM __focus_raw")
-    require_values(db, f, typed, {c: c for c in schema.REQUIRED_VALUES if c in by_target}, "FOCUS requires a value")
-    notes += _quirk_notes(db, f, typed, by_target, raw_types)
-    absent = [c for c in schema.COLUMNS if c not in by_target]
-    if "BillingCurrency" in absent:
-        notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under an "
-                          "unknown currency and never added to another currency", file=str(f)))
+
+def _diagnostics(by_target: dict[str, str], raw_types: dict[str, str], exprs: dict[str, str]) -> dict[str, str]:
+    """Columns kept beside the typed rows for the notes: zoneless timestamps, values respelled to FOCUS."""
+    extra = {}
+    cps = by_target["ChargePeriodStart"]
+    if raw_types[cps].upper() == "VARCHAR":
+        extra["__zoneless"] = f"NOT regexp_matches(trim({q(cps)}), $zone)"
+    for col in schema.ALLOWED:
+        if col in by_target:
+            raw = f"CAST({q(by_target[col])} AS VARCHAR)"
+            extra[f"__spelled_{col}"] = f"CASE WHEN {raw} <> ({exprs[col]}) THEN {raw} END"
+    return extra
 
 
 def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: dict[str, str]) -> list[Note]:
@@ -158,10 +169,8 @@ def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: 
         for token in ("NULL", "null"):
             if re.search(rf'(^|,)"?{token}"?(,|\r?\n)', head, re.M):
                 add("info", "null-strings", f"missing values are written as the string {token!r}; read as missing")
-    cps = by_target["ChargePeriodStart"]
-    if raw_types[cps].upper() == "VARCHAR":
-        n = db.execute(f"SELECT count(*) FROM __focus_raw WHERE NOT regexp_matches(trim({q(cps)}), ?)",
-                       [ZONE_RE]).fetchone()[0]
+    if raw_types[by_target["ChargePeriodStart"]].upper() == "VARCHAR":
+        n = db.execute(f"SELECT count(*) FROM {typed} WHERE __zoneless").fetchone()[0]
         if n:
             add("info", "zoneless-timestamps", "timestamps carry no time zone; read as UTC", rows=n)
     if "Tags" in by_target:
@@ -183,10 +192,8 @@ def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: 
     for col, allowed in schema.ALLOWED.items():
         if col not in by_target:
             continue
-        raw = q(by_target[col])
-        fixed = db.execute(
-            f"SELECT count(*), string_agg(DISTINCT r.{raw}, ', ') FROM __focus_raw r JOIN {typed} t USING (__row) "
-            f"WHERE r.{raw} IS NOT NULL AND r.{raw} <> t.{q(col)}").fetchone()
+        spelled = q(f"__spelled_{col}")
+        fixed = db.execute(f"SELECT count({spelled}), string_agg(DISTINCT {spelled}, ', ') FROM {typed}").fetchone()
         if fixed[0]:
             add("warning", "allowed-value-spelling",
                 f"{col} value(s) {fixed[1]} rewritten to the FOCUS spelling", rows=fixed[0])
@@ -214,17 +221,28 @@ def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: 
     return notes
 
 
-def _fix_purchase_double_count(con, db) -> list[Note]:
+def _fix_purchase_double_count(con, db, dest: Path | None) -> list[Note]:
     """Set the EffectiveCost of double-counted commitment purchases to 0 and say how much
-    (rule: ``analyses.common.double_counted_purchases``)."""
+    (rule: ``analyses.common.double_counted_purchases``). A table kept as Parquet is rewritten (rare)."""
     from finops_nb.analyses.common import double_counted_purchases
 
     rows = double_counted_purchases(con.table(TABLE)).execute()
     if rows.empty:
         return []
-    db.executemany(f"UPDATE {TABLE} SET EffectiveCost = 0 WHERE ChargeCategory = 'Purchase' "
-                   "AND CommitmentDiscountId = ? AND BillingPeriodStart = ?",
+    db.execute("CREATE OR REPLACE TEMP TABLE __double_counted (id VARCHAR, period TIMESTAMPTZ)")
+    db.executemany("INSERT INTO __double_counted VALUES (?, ?)",
                    [[r.CommitmentDiscountId, r.BillingPeriodStart] for r in rows.itertuples()])
+    hit = ("ChargeCategory = 'Purchase' AND EXISTS (SELECT 1 FROM __double_counted d "
+           "WHERE d.id = CommitmentDiscountId AND d.period = BillingPeriodStart)")
+    if dest is None:
+        db.execute(f"UPDATE {TABLE} SET EffectiveCost = 0 WHERE {hit}")
+    else:
+        fixed = dest.with_suffix(".fixed")
+        db.execute(f"COPY (SELECT * REPLACE (CASE WHEN {hit} THEN 0 ELSE EffectiveCost END AS EffectiveCost) "
+                   f"FROM {TABLE}) TO $out (FORMAT parquet)", {"out": str(fixed)})
+        fixed.replace(dest)
+        view_file(db, TABLE, dest, temp=False)
+    db.execute("DROP TABLE __double_counted")
     amount = sum((Decimal(v) for v in rows.purchase_effective_cost), Decimal(0))
     ids = ", ".join(sorted(set(rows.CommitmentDiscountId)))
     return [Note("warning", "purchase-double-count",

@@ -1,12 +1,12 @@
 """The checked canonical table kept as Parquet, so an export is read and checked once.
 
-A load writes the finished ``charges`` table (after every check: values, conservation, purchase
-double counting) to ``FINOPS_CACHE_DIR/canonical/charges-<key>.parquet`` with its notes beside it, the key
-being the reader's code (``reader_version``), the format and the content (sha256) of every input file. A
-later load of the same files reads that Parquet as a view: nothing is parsed or checked again, nothing is
-held in memory (DuckDB scans the file out of core, reading only the columns a query needs), and every
-notebook of a report run starts in a second. Other engines (Spark) read the same file (``hand_over``).
-``FINOPS_CACHE=off`` keeps the table in memory only.
+A load streams the canonical ``charges`` table, in one pass over the export, into
+``FINOPS_CACHE_DIR/canonical/charges-<key>.parquet`` with its notes beside it, the key being the reader's code
+(``reader_version``), the format and the content (sha256) of every input file; the file is kept only once every
+check passed (values, conservation, purchase double counting). A later load of the same files reads that Parquet
+as a view: nothing is parsed or checked again, nothing is held in memory (DuckDB scans the file out of core,
+reading only the columns a query needs), and every notebook of a report run starts in a second. Other engines
+(Spark) read the same file (``hand_over``). ``FINOPS_CACHE=off`` keeps the table in memory only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import ibis
 
 from finops_nb.config import cache_dir, cache_enabled, reader_memory
 from finops_nb.errors import ConfigError
-from finops_nb.sources.base import Charges, Note, reader_version, sha256
+from finops_nb.sources.base import Charges, Note, drop_relation, reader_version, sha256
 
 TABLE = "charges"
 
@@ -37,17 +37,21 @@ def _meta(path: Path) -> Path:
 
 def drop_charges(con: ibis.BaseBackend) -> None:
     """Remove an earlier ``charges`` (a table or a view) of this DuckDB connection before a new load."""
-    if con.name != "duckdb":
-        return
-    for (kind,) in con.con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
-                                   [TABLE]).fetchall():
-        con.raw_sql(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {TABLE}")
+    if con.name == "duckdb":
+        drop_relation(con.con, TABLE)
 
 
 def view_parquet(con: ibis.BaseBackend, path: Path) -> ibis.Table:
-    """``charges`` in ``con`` as a view over ``path`` (an earlier ``charges`` of this connection is replaced)."""
+    """``charges`` in ``con`` as a view over ``path`` (an earlier ``charges`` of this connection is replaced),
+    without the ``__*`` columns the reader kept there for its checks."""
     drop_charges(con)
-    return con.read_parquet(str(path), table_name=TABLE)
+    if con.name == "duckdb":
+        literal = "'" + str(path).replace("'", "''") + "'"  # a view cannot bind parameters
+        con.raw_sql(f"CREATE VIEW {TABLE} AS SELECT COLUMNS(c -> NOT starts_with(c, '__')) "
+                    f"FROM read_parquet({literal})")
+        return con.table(TABLE)
+    table = con.read_parquet(str(path), table_name=TABLE)
+    return table.select([c for c in table.columns if not c.startswith("__")])
 
 
 def restore(files: list[Path], kind: str, con: ibis.BaseBackend) -> Charges | None:
@@ -80,22 +84,26 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
     spill = cache_dir() / "duckdb-spill"
     spill.mkdir(parents=True, exist_ok=True)  # DuckDB makes only the last folder, and only once it spills
     work.con.execute("SET temp_directory = ?", [str(spill)])
+    # rows are written as they come (no order to keep: every view sorts what it shows); faster, less memory
+    work.con.execute("SET preserve_insertion_order = false")
     limit = reader_memory()
     if limit:
         work.con.execute("SET memory_limit = ?", [limit])
+    path = canonical_path(files, kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(".parquet.part")
     try:
-        charges = reader(files, work)
-        path = canonical_path(charges.files, kind)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(".parquet.part")
-        work.con.execute(f"COPY {TABLE} TO ? (FORMAT parquet, COMPRESSION zstd)", [str(part)])
+        charges = reader(files, work, dest=part)  # the reader streams the checked table into `part`
         where = {str(f): i for i, f in enumerate(charges.files)}
         notes = [{**n.__dict__, "file": where.get(n.file)} for n in charges.notes]
         _meta(path).write_text(json.dumps({"notes": notes}))
         part.replace(path)
-    except duckdb.OutOfMemoryException as exc:
-        raise ConfigError("ran out of memory while checking the export (nothing was loaded); raise "
-                          "FINOPS_READER_MEMORY (e.g. 8GB) or free memory") from exc
+    except BaseException as exc:
+        part.unlink(missing_ok=True)
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise ConfigError("ran out of memory while checking the export (nothing was loaded); raise "
+                              "FINOPS_READER_MEMORY (e.g. 8GB) or free memory") from exc
+        raise
     finally:
         work.disconnect()
     return Charges(table=view_parquet(con, path), con=con, files=charges.files, format=charges.format,

@@ -1,4 +1,4 @@
--- description: map typed AWS CUR rows (CUR 2.0 / Athena names, table "__cur_all") to the canonical FOCUS table.
+-- description: map typed AWS CUR rows (CUR 2.0 / Athena names, table "__input") to the canonical FOCUS table.
 --              BilledCost = unblended cost. EffectiveCost = AWS's amortized cost per line item type (AWS CUR
 --              query library, "amortized cost"): SavingsPlanCoveredUsage -> SP effective cost;
 --              SavingsPlanRecurringFee -> unused commitment (total commitment to date - used commitment);
@@ -12,15 +12,17 @@
 --              with CommitmentDiscountStatus 'Unused' (BilledCost, ListCost, ContractedCost 0; x_LineItemType
 --              and every other column as on the fee row). Totals are unchanged; the table has one more row
 --              per fee row with an unused part.
+--              Lists of values are tested with list_contains: DuckDB plans a long IN (...) as a join.
 -- parameters:  none
--- output:      the columns of finops_nb.schema.COLUMNS in order, then x_ CUR detail columns
+-- output:      the columns of finops_nb.schema.COLUMNS in order, then x_ CUR detail columns, then the
+--              reader's __ check columns (the store's view leaves them out)
 WITH c AS (
     SELECT *,
         line_item_line_item_type AS lit,
-        line_item_line_item_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') AS is_usage,
-        line_item_line_item_type IN ('SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'SavingsPlanRecurringFee',
-                                     'SavingsPlanUpfrontFee') AS is_sp,
-        (line_item_line_item_type IN ('DiscountedUsage', 'RIFee')
+        list_contains(['Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage'], line_item_line_item_type) AS is_usage,
+        list_contains(['SavingsPlanCoveredUsage', 'SavingsPlanNegation', 'SavingsPlanRecurringFee',
+                                     'SavingsPlanUpfrontFee'], line_item_line_item_type) AS is_sp,
+        (list_contains(['DiscountedUsage', 'RIFee'], line_item_line_item_type)
          OR (line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n IS NOT NULL)) AS is_ri,
         (line_item_line_item_type = 'Refund'
          AND (line_item_product_code ILIKE '%SavingsPlans' OR savings_plan_savings_plan_a_r_n IS NOT NULL
@@ -29,7 +31,7 @@ WITH c AS (
               OR line_item_line_item_description ILIKE '%Reserved Instance%')
          AND (line_item_line_item_description ILIKE '%one-time fee%'
               OR line_item_line_item_description ILIKE '%upfront%')) AS is_upfront_refund
-    FROM __cur_all
+    FROM __input
 ),
 mapped AS (
 SELECT
@@ -44,16 +46,16 @@ SELECT
     CAST(NULL AS VARCHAR) AS CapacityReservationId,
     CAST(NULL AS VARCHAR) AS CapacityReservationStatus,
     CASE
-        WHEN lit IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') THEN 'Usage'
-        WHEN lit IN ('Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee') THEN 'Purchase'
+        WHEN list_contains(['Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation'], lit) THEN 'Usage'
+        WHEN list_contains(['Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee'], lit) THEN 'Purchase'
         WHEN lit = 'Tax' THEN 'Tax'
-        WHEN lit IN ('Credit', 'Refund') OR lit LIKE '%Discount' THEN 'Credit'
+        WHEN list_contains(['Credit', 'Refund'], lit) OR lit LIKE '%Discount' THEN 'Credit'
         ELSE 'Adjustment'
     END AS ChargeCategory,
     CAST(NULL AS VARCHAR) AS ChargeClass,
     line_item_line_item_description AS ChargeDescription,
     CASE
-        WHEN lit IN ('RIFee', 'SavingsPlanRecurringFee') THEN 'Recurring'
+        WHEN list_contains(['RIFee', 'SavingsPlanRecurringFee'], lit) THEN 'Recurring'
         WHEN is_usage OR lit = 'SavingsPlanNegation' OR lit LIKE '%Discount' THEN 'Usage-Based'
         ELSE 'One-Time'
     END AS ChargeFrequency,
@@ -64,7 +66,7 @@ SELECT
     END AS CommitmentDiscountId,
     CAST(NULL AS VARCHAR) AS CommitmentDiscountName,
     CAST(NULL AS DECIMAL(38, 12)) AS CommitmentDiscountQuantity,
-    CASE WHEN lit IN ('SavingsPlanCoveredUsage', 'DiscountedUsage', 'SavingsPlanNegation') THEN 'Used'
+    CASE WHEN list_contains(['SavingsPlanCoveredUsage', 'DiscountedUsage', 'SavingsPlanNegation'], lit) THEN 'Used'
     END AS CommitmentDiscountStatus,
     CASE WHEN is_sp THEN 'Savings Plan' WHEN is_ri THEN 'Reserved Instance' END AS CommitmentDiscountType,
     CAST(NULL AS VARCHAR) AS CommitmentDiscountUnit,
@@ -79,7 +81,7 @@ SELECT
     CASE
         WHEN lit = 'SavingsPlanCoveredUsage' THEN savings_plan_savings_plan_effective_cost
         WHEN lit = 'SavingsPlanRecurringFee' THEN savings_plan_total_commitment_to_date - savings_plan_used_commitment
-        WHEN lit IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
+        WHEN list_contains(['SavingsPlanNegation', 'SavingsPlanUpfrontFee'], lit) THEN 0
         WHEN lit = 'DiscountedUsage' THEN reservation_effective_cost
         WHEN lit = 'RIFee' THEN reservation_unused_amortized_upfront_fee_for_billing_period
                                 + reservation_unused_recurring_fee
@@ -96,7 +98,7 @@ SELECT
     END AS ListCost,
     CASE WHEN is_usage THEN pricing_public_on_demand_rate END AS ListUnitPrice,
     CASE
-        WHEN lit IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') THEN 'Committed'
+        WHEN list_contains(['SavingsPlanCoveredUsage', 'DiscountedUsage'], lit) THEN 'Committed'
         WHEN lit = 'Usage' AND (pricing_term = 'Spot' OR line_item_usage_type ILIKE '%SpotUsage%') THEN 'Dynamic'
         WHEN lit = 'Usage' THEN 'Standard'
     END AS PricingCategory,
@@ -114,26 +116,26 @@ SELECT
     CAST(NULL AS VARCHAR) AS ResourceName,
     CAST(NULL AS VARCHAR) AS ResourceType,
     CASE
-        WHEN product_product_family IN ('Storage', 'Storage Snapshot', 'System Operation', 'Provisioned Throughput')
-             OR line_item_product_code IN ('AmazonS3', 'AmazonEFS', 'AmazonFSx', 'AWSBackup', 'AmazonS3GlacierDeepArchive',
-                                           'AmazonGlacier') THEN 'Storage'
-        WHEN product_product_family IN ('Data Transfer', 'NAT Gateway', 'IP Address', 'Load Balancer',
-                                        'Load Balancer-Application', 'Load Balancer-Network', 'VpcEndpoint')
-             OR line_item_product_code IN ('AWSDataTransfer', 'AmazonVPC', 'AmazonCloudFront', 'AmazonRoute53',
-                                           'AWSELB', 'AmazonApiGateway', 'AWSDirectConnect') THEN 'Networking'
-        WHEN line_item_product_code IN ('AmazonEC2', 'AWSLambda', 'AmazonECS', 'AmazonEKS', 'AWSFargate',
-                                        'AmazonLightsail', 'AWSBatch', 'ComputeSavingsPlans') THEN 'Compute'
-        WHEN line_item_product_code IN ('AmazonRDS', 'AmazonDynamoDB', 'AmazonElastiCache', 'AmazonRedshift',
-                                        'AmazonDocDB', 'AmazonNeptune', 'AmazonMemoryDB') THEN 'Databases'
-        WHEN line_item_product_code IN ('AmazonCloudWatch', 'AWSConfig', 'AWSCloudTrail', 'AWSSystemsManager',
-                                        'AWSSupportBusiness', 'AWSSupportEnterprise') THEN 'Management and Governance'
-        WHEN line_item_product_code IN ('AmazonSNS', 'AWSQueueService', 'AmazonMQ', 'AmazonKinesis',
-                                        'AWSEvents', 'AmazonStates') THEN 'Integration'
-        WHEN line_item_product_code IN ('AmazonGuardDuty', 'AWSSecurityHub', 'awskms', 'AWSSecretsManager', 'awswaf',
-                                        'AmazonInspectorV2', 'AWSShield') THEN 'Security'
-        WHEN line_item_product_code IN ('AmazonAthena', 'AWSGlue', 'AmazonES', 'AmazonOpenSearchService',
-                                        'ElasticMapReduce', 'AmazonQuickSight') THEN 'Analytics'
-        WHEN line_item_product_code IN ('AmazonSageMaker', 'AmazonBedrock', 'AmazonRekognition') THEN 'AI and Machine Learning'
+        WHEN list_contains(['Storage', 'Storage Snapshot', 'System Operation', 'Provisioned Throughput'], product_product_family)
+             OR list_contains(['AmazonS3', 'AmazonEFS', 'AmazonFSx', 'AWSBackup', 'AmazonS3GlacierDeepArchive',
+                                           'AmazonGlacier'], line_item_product_code) THEN 'Storage'
+        WHEN list_contains(['Data Transfer', 'NAT Gateway', 'IP Address', 'Load Balancer',
+                                        'Load Balancer-Application', 'Load Balancer-Network', 'VpcEndpoint'], product_product_family)
+             OR list_contains(['AWSDataTransfer', 'AmazonVPC', 'AmazonCloudFront', 'AmazonRoute53',
+                                           'AWSELB', 'AmazonApiGateway', 'AWSDirectConnect'], line_item_product_code) THEN 'Networking'
+        WHEN list_contains(['AmazonEC2', 'AWSLambda', 'AmazonECS', 'AmazonEKS', 'AWSFargate',
+                                        'AmazonLightsail', 'AWSBatch', 'ComputeSavingsPlans'], line_item_product_code) THEN 'Compute'
+        WHEN list_contains(['AmazonRDS', 'AmazonDynamoDB', 'AmazonElastiCache', 'AmazonRedshift',
+                                        'AmazonDocDB', 'AmazonNeptune', 'AmazonMemoryDB'], line_item_product_code) THEN 'Databases'
+        WHEN list_contains(['AmazonCloudWatch', 'AWSConfig', 'AWSCloudTrail', 'AWSSystemsManager',
+                                        'AWSSupportBusiness', 'AWSSupportEnterprise'], line_item_product_code) THEN 'Management and Governance'
+        WHEN list_contains(['AmazonSNS', 'AWSQueueService', 'AmazonMQ', 'AmazonKinesis',
+                                        'AWSEvents', 'AmazonStates'], line_item_product_code) THEN 'Integration'
+        WHEN list_contains(['AmazonGuardDuty', 'AWSSecurityHub', 'awskms', 'AWSSecretsManager', 'awswaf',
+                                        'AmazonInspectorV2', 'AWSShield'], line_item_product_code) THEN 'Security'
+        WHEN list_contains(['AmazonAthena', 'AWSGlue', 'AmazonES', 'AmazonOpenSearchService',
+                                        'ElasticMapReduce', 'AmazonQuickSight'], line_item_product_code) THEN 'Analytics'
+        WHEN list_contains(['AmazonSageMaker', 'AmazonBedrock', 'AmazonRekognition'], line_item_product_code) THEN 'AI and Machine Learning'
         ELSE 'Other'
     END AS ServiceCategory,
     coalesce(product_product_name, line_item_product_code) AS ServiceName,
@@ -175,23 +177,23 @@ SELECT
     reservation_effective_cost AS x_ReservationEffectiveCost,
     reservation_unused_amortized_upfront_fee_for_billing_period AS x_ReservationUnusedAmortizedUpfrontFee,
     reservation_unused_recurring_fee AS x_ReservationUnusedRecurringFee,
-    reservation_end_time AS x_ReservationEndTime
+    reservation_end_time AS x_ReservationEndTime,
+    COLUMNS('^__')
 FROM c
-),
-fees AS (
-    SELECT * FROM mapped WHERE x_LineItemType IN ('SavingsPlanRecurringFee', 'RIFee')
 )
-SELECT * REPLACE (
-    CASE WHEN x_LineItemType IN ('SavingsPlanRecurringFee', 'RIFee') THEN 0 ELSE EffectiveCost END AS EffectiveCost)
-FROM mapped
-UNION ALL BY NAME
-SELECT * REPLACE (
-    CAST(0 AS DECIMAL(38, 12)) AS BilledCost,
-    CAST(0 AS DECIMAL(38, 12)) AS ListCost,
-    CAST(0 AS DECIMAL(38, 12)) AS ContractedCost,
-    'Usage' AS ChargeCategory,
-    'Usage-Based' AS ChargeFrequency,
-    'Committed' AS PricingCategory,
-    'Unused' AS CommitmentDiscountStatus)
-FROM fees
-WHERE EffectiveCost <> 0
+-- one row out per row in, plus (unnest of [false, true]) the unused part of a fee row: the input is read once
+SELECT * EXCLUDE (__unused) REPLACE (
+    CASE WHEN __unused THEN 0 ELSE BilledCost END AS BilledCost,
+    CASE WHEN __unused THEN 0 ELSE ListCost END AS ListCost,
+    CASE WHEN __unused THEN 0 ELSE ContractedCost END AS ContractedCost,
+    CASE WHEN __unused THEN 'Usage' ELSE ChargeCategory END AS ChargeCategory,
+    CASE WHEN __unused THEN 'Usage-Based' ELSE ChargeFrequency END AS ChargeFrequency,
+    CASE WHEN __unused THEN 'Committed' ELSE PricingCategory END AS PricingCategory,
+    CASE WHEN __unused THEN 'Unused' ELSE CommitmentDiscountStatus END AS CommitmentDiscountStatus,
+    CASE WHEN NOT __unused AND list_contains(['SavingsPlanRecurringFee', 'RIFee'], x_LineItemType) THEN 0
+         ELSE EffectiveCost END AS EffectiveCost)
+FROM (
+    SELECT *, unnest(CASE WHEN list_contains(['SavingsPlanRecurringFee', 'RIFee'], x_LineItemType) AND EffectiveCost <> 0
+                          THEN [false, true] ELSE [false] END) AS __unused
+    FROM mapped
+)
