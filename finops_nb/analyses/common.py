@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from datetime import date
 
@@ -61,15 +62,94 @@ def tag_value(t: ir.Table, key: str | ir.StringValue, *, case_sensitive: bool = 
     the export spelled it: ``Cost-Center`` (legacy CUR CSV), ``cost_center`` (CUR Parquet, CUR 2.0),
     ``CostCenter``, `` cost center``. ``case_sensitive=True`` matches the key exactly. ``key`` may be an
     Ibis parameter (``ibis.param("string")``), as the apps pass a widget's value.
+
+    On DuckDB the table's distinct key lists are read once (``tag_key_lists``) and matched here; when no row
+    has two keys of the same matching form, the value is a plain map lookup of the raw keys that match, the
+    same value without normalizing every key of every row. Otherwise (and on other engines) each row's keys
+    are normalized and the first match taken.
     """
-    keys, values = t.Tags.keys(), t.Tags.values()
     if case_sensitive:
-        idx = keys.index(key)
-    else:
-        wanted = tag_match_key(key) if isinstance(key, str) else key.lower().re_replace("[^a-z0-9]", "")
-        idx = keys.map(lambda k: k.lower().re_replace("[^a-z0-9]", "")).index(wanted)
+        idx = t.Tags.keys().index(key)
+        return ibis.ifelse(idx >= 0, t.Tags.values()[idx.cast("int32")], ibis.null("string"))
+    if isinstance(key, str):
+        lists = tag_key_lists(t)
+        if lists is not None:
+            wanted = tag_match_key(key)
+            hits = [[k for k, c in zip(keys, clean, strict=True) if c == wanted] for keys, clean in lists]
+            if all(len(h) <= 1 for h in hits):
+                names = sorted({h[0] for h in hits if h})
+                if not names:  # no row has the key: NULL, as a column of t
+                    return t.Tags.get(key)
+                return ibis.coalesce(*[t.Tags.get(n) for n in names]) if len(names) > 1 else t.Tags.get(names[0])
+    return _tag_value_per_row(t, key)
+
+
+def _tag_value_per_row(t: ir.Table, key: str | ir.StringValue) -> ir.StringValue:
+    """``tag_value`` by normalizing each row's keys and taking the first whose form matches."""
+    keys, values = t.Tags.keys(), t.Tags.values()
+    wanted = tag_match_key(key) if isinstance(key, str) else _clean_key(key)
+    idx = keys.map(_clean_key).index(wanted)
     # the position as int32: Spark's element_at takes an INT index (DuckDB takes any integer)
     return ibis.ifelse(idx >= 0, values[idx.cast("int32")], ibis.null("string"))
+
+
+def _clean_key(k: ir.StringValue) -> ir.StringValue:
+    return k.lower().re_replace("[^a-z0-9]", "")
+
+
+# per DuckDB connection: file-backed table (its op and view SQL) -> its distinct (keys, normalized keys) lists
+_KEY_LISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tag_key_lists(t: ir.Table) -> list[tuple[list[str], list[str]]] | None:
+    """The distinct tag key lists of ``t``'s rows, each with its keys normalized by the engine (as
+    ``tag_value`` compares them); ``None`` off DuckDB. A few lists however many rows.
+
+    Read from the table ``t`` filters or selects from (its rows' key lists include ``t``'s), once per
+    connection when that table is a view over a file or an in-memory table; else from ``t`` each time."""
+    try:
+        backend = t._find_backend(use_default=True)  # a memtable runs on the default (DuckDB)
+    except Exception:  # an unbound table (SQL compiled without a connection)
+        return None
+    if getattr(backend, "name", None) != "duckdb":
+        return None
+    root = _tags_source(t.op())
+    fingerprint = _fingerprint(backend, root)
+    cache = _KEY_LISTS.setdefault(backend, {}) if fingerprint is not None else {}
+    if fingerprint not in cache:
+        base = root.to_expr() if fingerprint is not None else t
+        q = base.select(k=base.Tags.keys()).distinct()
+        df = q.mutate(c=q.k.map(_clean_key)).execute()
+        cache[fingerprint] = [(list(k), list(c)) for k, c in zip(df.k, df.c, strict=True) if k is not None]
+    return cache[fingerprint]
+
+
+def _tags_source(op):
+    """The relation ``op``'s rows and ``Tags`` come from unchanged through filters, sorts, limits and
+    projections."""
+    import ibis.expr.operations as ops
+
+    while True:
+        if isinstance(op, ops.Filter | ops.Sort | ops.Limit | ops.Distinct):
+            op = op.parent
+        elif isinstance(op, ops.Project) and isinstance(v := op.values.get("Tags"), ops.Field) and v.name == "Tags":
+            op = op.parent
+        else:
+            return op
+
+
+def _fingerprint(backend, op):
+    """What identifies ``op``'s rows for the key-list cache, or ``None`` when they may change (a table)."""
+    import ibis.expr.operations as ops
+
+    if isinstance(op, ops.InMemoryTable):
+        return op
+    if isinstance(op, ops.DatabaseTable) and "Tags" in op.schema:
+        rows = backend.raw_sql("SELECT sql FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+                               parameters=[op.name]).fetchall()
+        if len(rows) == 1 and re.search(r"\bread_(parquet|csv)\b", rows[0][0] or ""):
+            return op, rows[0][0]
+    return None
 
 
 def tag_match_key(key: str) -> str:
