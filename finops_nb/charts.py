@@ -6,11 +6,33 @@ kernel, so executed notebooks, the HTML reports and the Voila apps need no CDN a
 
 from __future__ import annotations
 
-import altair as alt
+import sys
+
 import pandas as pd
 
 from finops_nb.analyses.common import money_frame
 from finops_nb.schema import UNTAGGED
+
+
+def _import_altair():
+    """``altair`` without jsonschema's ``iri`` format checker: jsonschema imports ``rfc3987_syntax`` for it when
+    installed, which builds a grammar on import (over a second of CPU per kernel), and the Vega-Lite schema
+    altair validates charts against has no ``iri`` format (only ``uri``, ``uri-reference``, ``color-hex``), so
+    the charts validate the same. Only when jsonschema is not imported yet; the module stays importable."""
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import altair
+
+        return altair
+    sys.modules["rfc3987_syntax"] = None  # an ImportError for jsonschema's optional import
+    try:
+        import altair
+    finally:
+        if sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+    return altair
+
+
+alt = _import_altair()
 
 PALETTE = ["#1f5f8b", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
 
