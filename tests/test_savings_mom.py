@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from finops_nb import load_charges
@@ -66,3 +67,14 @@ def test_a_resolved_finding_whose_cost_rose_shows_a_negative_realized_saving():
     diff = sv.compare_ledgers(previous, current, costs)
     # traffic arrived: no longer idle, but it costs 12.00 now: realized 10 - 12 = -2.00
     assert diff.status.tolist() == ["resolved"] and diff.realized_savings.iloc[0] == pytest.approx(-2.0)
+
+
+def test_one_scan_gives_the_same_ledgers_and_comparison(t):
+    # the notebook reads the bill once (charges_scan) and hands its ledger of the month to month_over_month
+    kw = {"discount": 0.28, "discount_source": "test"}
+    scan = sv.charges_scan(t)
+    ledger = sv.build_ledger(t, month="2025-03", scan=scan, **kw)
+    pd.testing.assert_frame_equal(ledger, sv.build_ledger(t, month="2025-03", **kw))
+    pd.testing.assert_frame_equal(sv.month_over_month(t, month="2025-03", current=ledger, scan=scan, **kw),
+                                  sv.month_over_month(t, month="2025-03", **kw))
+    assert set(scan.period.execute()) == {"2025-02", "2025-03"}  # every month of the table, read once
