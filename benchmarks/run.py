@@ -49,7 +49,7 @@ DUCKDB_COPY = """
 import time, duckdb, tempfile, os
 t0 = time.perf_counter()
 with tempfile.TemporaryDirectory() as d:
-    duckdb.read_csv(PATH).write_parquet(os.path.join(d, "x.parquet"))
+    duckdb.read_csv(FILES).write_parquet(os.path.join(d, "x.parquet"))
 out = {"seconds": time.perf_counter() - t0}
 """
 
@@ -130,7 +130,7 @@ def run_python(code: str, env: dict, **names) -> tuple[dict, float, float]:
     return json.loads(line[len("RESULT"):]), wall, rss
 
 
-def bench(rows: int, fmt: str, work: Path) -> dict:
+def bench(rows: int, fmt: str, work: Path, *, pandas_max_rows: int = 20_000_000) -> dict:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from generate import generate
 
@@ -138,7 +138,7 @@ def bench(rows: int, fmt: str, work: Path) -> dict:
     files = sorted(folder.rglob("*.csv.gz"))
     if not files:
         t0 = time.perf_counter()
-        generate(rows, folder, fmt=fmt, month=MONTH)
+        generate(rows, folder, fmt=fmt, month=MONTH, parts=max(1, rows // 10_000_000))
         print(f"  generated {rows:,} {fmt} rows in {time.perf_counter() - t0:.0f} s", flush=True)
         files = sorted(folder.rglob("*.csv.gz"))
     path = str(folder)
@@ -154,20 +154,24 @@ def bench(rows: int, fmt: str, work: Path) -> dict:
     r["ingest_s"], r["ingest_rss_mb"] = ingest["seconds"], rss
     r["ingest_rows_per_s"] = ingest["rows"] / ingest["seconds"]
     print(f"  ingestion {ingest['seconds']:.1f} s, {rss:.0f} MB", flush=True)
-    copy, _, copy_rss = run_python(DUCKDB_COPY, env, PATH=str(files[0]))
+    copy, _, copy_rss = run_python(DUCKDB_COPY, env, FILES=[str(f) for f in files])
     r["duckdb_copy_s"], r["duckdb_copy_rss_mb"] = copy["seconds"], copy_rss
     r["ingest_vs_duckdb"] = ingest["seconds"] / copy["seconds"]
 
     analyses, _, rss = run_python(ANALYSES, env, PATH=path, MONTH=MONTH)
     r["analyses_s"], r["analyses_rss_mb"] = analyses, rss
     print(f"  analyses {json.dumps({k: round(v, 2) for k, v in analyses.items()})}, {rss:.0f} MB", flush=True)
-    pandas, _, rss = run_python(PANDAS, env, PARQUET=ingest["parquet"], MONTH=MONTH)
-    r["pandas_s"], r["pandas_rss_mb"] = pandas["seconds"], rss
-    r["pandas_ratio"] = pandas["seconds"] / analyses["overview (4 queries)"]
-    print(f"  pandas overview {pandas['seconds']:.1f} s, {rss:.0f} MB", flush=True)
+    if rows <= pandas_max_rows:  # past that pandas needs more memory than the machine has
+        pandas, _, rss = run_python(PANDAS, env, PARQUET=ingest["parquet"], MONTH=MONTH)
+        r["pandas_s"], r["pandas_rss_mb"] = pandas["seconds"], rss
+        r["pandas_ratio"] = pandas["seconds"] / analyses["overview (4 queries)"]
+        print(f"  pandas overview {pandas['seconds']:.1f} s, {rss:.0f} MB", flush=True)
 
     widget, _, _ = run_python(WIDGET, env, PATH=path)
     r["widget_change_s"] = widget["seconds"]
+    r["browser_widget_ms"] = browser_widget(path, cache, env)
+    print(f"  widget {1000 * widget['seconds']:.0f} ms in the kernel, {r['browser_widget_ms']} in the browser",
+          flush=True)
 
     out = work / f"report-{fmt}-{rows}"
     wall, rss, _ = run_measured([str(Path(sys.executable).parent / "finops-nb"), "report", "--month", MONTH,
@@ -175,6 +179,22 @@ def bench(rows: int, fmt: str, work: Path) -> dict:
     r["report_s"], r["report_rss_mb"] = wall, rss
     print(f"  report {wall:.0f} s, {rss:.0f} MB", flush=True)
     return r
+
+
+def browser_widget(path: str, cache: Path, env: dict) -> dict | None:
+    """``benchmarks/browser_widget.py`` (real Voila, headless Chromium): a fresh sub-account per change, so
+    every chart is drawn anew; the first change and the median of the rest, in ms. None if it cannot run."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "browser_widget.py"), "--data", path, "--cache", str(cache),
+           "--filter", "Sub-account"]
+    try:
+        _, _, out = run_measured(cmd, env)
+        got = json.loads(out[out.index("{"):])
+    except (RuntimeError, ValueError) as exc:
+        print(f"  browser widget not measured: {str(exc)[:300]}", flush=True)
+        return None
+    rest = got.get("changes_ms") or []
+    return {"first_ms": round(got["widget_change_ms"]), "median_ms": round(sorted(rest)[len(rest) // 2]) if rest
+            else None}
 
 
 def machine() -> str:
@@ -187,32 +207,58 @@ def machine() -> str:
             f"DuckDB {duckdb.__version__}")
 
 
+BEGIN, END = "<!-- results: written by benchmarks/run.py -->", "<!-- end of results -->"
+
+
+def _cell(r: dict, key: str, fmt: str) -> str:
+    v = r.get(key)
+    return "not run" if v is None else format(v, fmt)
+
+
 def write_results(results: list[dict], command: str, path: Path) -> None:
+    """Write the results table between the markers of ``path``; rows measured before for other sizes or
+    formats are kept (with their command and date), and the text around the markers is left as it is."""
+    text = path.read_text() if path.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    head, _, rest = text.partition(BEGIN)
+    old, _, tail = rest.partition(END)
+    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    for r in results:
+        r.update(command=command, date=stamp)
+    kept = []
+    if "```json" in old:
+        previous = json.loads(old.split("```json", 1)[1].split("```", 1)[0])
+        done = {(r["rows"], r["format"]) for r in results}
+        kept = [r for r in previous if (r["rows"], r["format"]) not in done]
+    rows = sorted([*kept, *results], key=lambda r: (r["format"], r["rows"]))
     lines = [
-        "# Benchmark results",
-        "",
+        BEGIN, "",
         f"- machine: {machine()}",
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- command: `{command}`",
         "- targets (issue 8): report on 10M rows <= 60 s and <= 2 GB; each analysis >= 10x the pandas baseline; "
-        "ingestion within 1.25x of DuckDB's read_csv -> Parquet copy; widget change <= 300 ms on 10M rows",
+        "ingestion within 1.25x of DuckDB's read_csv -> Parquet copy; widget change <= 300 ms on 10M rows; "
+        "100M rows out of core <= 4 GB",
         "",
         "| format | rows | CSV.gz MB | ingestion s (rows/s) | peak MB | DuckDB copy s | ratio | overview 4 queries s "
-        "| pandas s (peak MB) | pandas / ours | ledger s | rightsizing s | commitments s | widget ms | report s "
-        "| report peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| pandas s (peak MB) | pandas / ours | ledger s | rightsizing s | commitments s | widget ms kernel "
+        "| widget ms browser (first / median) | report s | report peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
+    for r in rows:
         a = r["analyses_s"]
+        bw = r.get("browser_widget_ms") or {}
+        pandas = (f"{r['pandas_s']:.1f} ({r['pandas_rss_mb']:,.0f}) | {r['pandas_ratio']:.1f}x" if "pandas_s" in r
+                  else "not run (needs more memory than the machine has) | -")
         lines.append(
             f"| {r['format']} | {r['rows']:,} | {r['csv_gz_mb']:.0f} | {r['ingest_s']:.1f} "
             f"({r['ingest_rows_per_s']:,.0f}) | {r['ingest_rss_mb']:,.0f} | {r['duckdb_copy_s']:.1f} "
-            f"| {r['ingest_vs_duckdb']:.2f} | {a['overview (4 queries)']:.2f} | {r['pandas_s']:.1f} "
-            f"({r['pandas_rss_mb']:,.0f}) | {r['pandas_ratio']:.1f}x | {a['savings ledger']:.1f} "
-            f"| {a['rightsizing cost side']:.2f} | {a['commitment series + simulator']:.2f} "
-            f"| {1000 * r['widget_change_s']:.0f} | {r['report_s']:.0f} | {r['report_rss_mb']:,.0f} |")
-    lines += ["", "Raw figures (seconds, MB):", "", "```json", json.dumps(results, indent=1), "```", ""]
-    path.write_text("\n".join(lines))
+            f"| {r['ingest_vs_duckdb']:.2f} | {a['overview (4 queries)']:.2f} | {pandas} "
+            f"| {a['savings ledger']:.1f} | {a['rightsizing cost side']:.2f} "
+            f"| {a['commitment series + simulator']:.2f} "
+            f"| {1000 * r['widget_change_s']:.0f} | {bw.get('first_ms', 'not run')} / {bw.get('median_ms', '-')} "
+            f"| {_cell(r, 'report_s', '.0f')} | {_cell(r, 'report_rss_mb', ',.0f')} |")
+    lines += ["", "Commands and dates: " + "; ".join(sorted({f"`{r.get('command', '?')}` ({r.get('date', '?')})"
+                                                             for r in rows})), "",
+              "Raw figures (seconds, MB):", "", "```json", json.dumps(rows, indent=1), "```", ""]
+    path.write_text(head + "\n".join(lines) + END + tail)
 
 
 def main() -> None:
@@ -221,12 +267,14 @@ def main() -> None:
     p.add_argument("--format", action="append", choices=["cur2", "focus"], help="repeatable; default both")
     p.add_argument("--work", type=Path, default=Path("/tmp/finops-bench"), help="generated data and caches")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    p.add_argument("--pandas-max-rows", type=int, default=20_000_000,
+                   help="skip the pandas baseline above this many rows (it would not fit in memory)")
     a = p.parse_args()
     results = []
     for rows in a.rows or [1_000_000]:
         for fmt in a.format or ["cur2", "focus"]:
             print(f"{fmt}, {rows:,} rows", flush=True)
-            results.append(bench(rows, fmt, a.work))
+            results.append(bench(rows, fmt, a.work, pandas_max_rows=a.pandas_max_rows))
     write_results(results, " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]), a.out)
     print(f"wrote {a.out}")
 
