@@ -182,11 +182,38 @@ def label_risk(score: float) -> str:
     return next(label for bound, label in RISK_LABELS if score < bound)
 
 
-def _cheapest(cands: pd.DataFrame) -> pd.Series | None:
-    if cands.empty:
-        return None
-    return cands.reset_index(drop=True).sort_values(["on_demand_hourly_usd", "vcpu", "memory_gib",
-                                                    "instance_type"]).iloc[0]
+class _Priced:
+    """The catalog as arrays, and per region its priced types in the order ``_cheapest`` picks from: on-demand
+    price, then vCPU, memory and name. The first type of that order passing a mask is the cheapest fitting one."""
+
+    def __init__(self, catalog: pd.DataFrame, price: dict):
+        self.price = price
+        self.types = catalog.instance_type.to_numpy(dtype=object)
+        self.vcpu = catalog.vcpu.to_numpy(dtype=float)
+        self.memory = catalog.memory_gib.to_numpy(dtype=float)
+        self.gpus = catalog.gpus.to_numpy()
+        self.family = catalog.family.to_numpy(dtype=object)
+        self.family_codes = {f: k for k, f in enumerate(dict.fromkeys(self.family))}
+        self.family_code = np.array([self.family_codes[f] for f in self.family], dtype=int)
+        self.architecture = catalog.architecture.to_numpy(dtype=object)
+        self.burstable = catalog.burstable.to_numpy(dtype=bool)
+        self.family_class = catalog.family_class.to_numpy(dtype=object)
+        self.regions: dict = {}
+
+    def order(self, region) -> tuple[np.ndarray, np.ndarray]:
+        """Catalog positions of the types priced in ``region``, cheapest first, and their prices."""
+        if region not in self.regions:
+            od = np.array([self.price.get((t, region), (np.nan, ""))[0] for t in self.types], dtype=float)
+            pos = np.flatnonzero(~np.isnan(od))
+            key = sorted(pos, key=lambda i: (od[i], self.vcpu[i], self.memory[i], self.types[i]))
+            pos = np.array(key, dtype=int)
+            self.regions[region] = (pos, od[pos])
+        return self.regions[region]
+
+
+def _first(pos: np.ndarray, keep: np.ndarray) -> int | None:
+    hit = np.flatnonzero(keep)
+    return None if not len(hit) else int(pos[hit[0]])
 
 
 def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.DataFrame, *, percentile: int = 99,
@@ -214,8 +241,10 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
     - ``risk_score`` (``score_risk``) of the family target (or the current type when it stays).
     """
     p = f"p{percentile}"
-    cat = catalog.set_index("instance_type", drop=False)
+    catalog = catalog.reset_index(drop=True)
+    cat = {r.instance_type: r for r in catalog.itertuples(index=False)}
     price = {(r.instance_type, r.RegionId): (r.on_demand_hourly_usd, r.price_source) for r in prices.itertuples()}
+    priced = _Priced(catalog, price)
     families = set(target_families if target_families is not None else DEFAULT_TARGET_FAMILIES)
     rows = []
     for r in view.itertuples(index=False):
@@ -224,10 +253,10 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
                "RegionId": region, "currency": r.currency, "effective_hourly_rate": r.effective_hourly_rate}
         notes = []
         cpu_p = getattr(r, f"cpu_{p}_pct", np.nan)
-        if itype not in cat.index:
+        if itype not in cat:
             rows.append({**out, "finding": "Unknown type", "note": f"{itype} is not in the instance catalog"})
             continue
-        cur = cat.loc[itype]
+        cur = cat[itype]
         od, od_source = price.get((itype, region), (np.nan, "unpriced"))
         out.update(vcpu=int(cur.vcpu), memory_gib=float(cur.memory_gib), on_demand_hourly_usd=od,
                    price_source=od_source)
@@ -246,27 +275,30 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
             notes.append("memory not measured (no CWAgent mem_used_percent): CPU-only answer, higher risk")
         out.update(cpu_pct=cpu_p, mem_pct=mem_p if measured else np.nan, vcpu_needed=round(need_cpu, 4),
                    memory_needed_gib=round(need_mem, 4) if measured else np.nan, memory_measured=measured)
-        fits = cat[(cat.vcpu >= need_cpu - 1e-9) & (cat.memory_gib >= need_mem - 1e-9) & (cat.gpus == cur.gpus)]
-        fits = fits.assign(on_demand_hourly_usd=[price.get((t, region), (np.nan, ""))[0] for t in fits.instance_type],
-                           price_source=[price.get((t, region), (np.nan, ""))[1] for t in fits.instance_type])
-        fits = fits[fits.on_demand_hourly_usd.notna()]
+        pos, _ = priced.order(region)
+        fit = ((priced.vcpu[pos] >= need_cpu - 1e-9) & (priced.memory[pos] >= need_mem - 1e-9)
+               & (priced.gpus[pos] == cur.gpus))
         ratio = r.effective_hourly_rate / od if od and not pd.isna(od) else np.nan
+        arch = priced.architecture[pos]
+        across = [priced.family_codes.get(f, -1) for f in families | {cur.family}]
         options = {
-            "family": fits[fits.family == itype.split(".")[0]],
-            "across": fits[fits.family.isin(families | {cur.family}) & (fits.architecture == cur.architecture)
-                           & (~fits.burstable | bool(cur.burstable))],
-            "graviton": (fits[(fits.architecture == "arm64") & (fits.family_class == cur.family_class)]
-                         if graviton else fits.iloc[0:0]),
+            "family": fit & (priced.family[pos] == itype.split(".")[0]),
+            "across": (fit & np.isin(priced.family_code[pos], across) & (arch == cur.architecture)
+                       & (~priced.burstable[pos] | bool(cur.burstable))),
+            "graviton": (fit & (arch == "arm64") & (priced.family_class[pos] == cur.family_class)
+                         if graviton else np.zeros(len(pos), dtype=bool)),
         }
-        for name, cands in options.items():
-            best = _cheapest(cands)
+        for name, keep in options.items():
+            best = _first(pos, keep)
             if best is None:
                 out[f"{name}_type"] = None
                 continue
-            out[f"{name}_type"] = best.instance_type
-            out[f"{name}_hourly_usd"] = best.on_demand_hourly_usd
-            out[f"{name}_price_source"] = best.price_source
-            out[f"{name}_savings_monthly"] = round((od - best.on_demand_hourly_usd) * HOURS_PER_MONTH * ratio, 2)
+            best_type = priced.types[best]
+            best_usd, best_source = price[(best_type, region)]
+            out[f"{name}_type"] = best_type
+            out[f"{name}_hourly_usd"] = best_usd
+            out[f"{name}_price_source"] = best_source
+            out[f"{name}_savings_monthly"] = round((od - best_usd) * HOURS_PER_MONTH * ratio, 2)
         if graviton and out.get("graviton_type"):
             notes.append("Graviton (arm64) needs software built for arm64")
         quiet = (bool(getattr(r, "network_measured", False))
@@ -289,7 +321,7 @@ def recommend_instances(view: pd.DataFrame, catalog: pd.DataFrame, prices: pd.Da
         elif finding == "Optimized":
             out["savings_monthly"] = 0.0
         risk_type = target or itype
-        cap = {"vcpu": float(cat.loc[risk_type, "vcpu"]), "memory_gib": float(cat.loc[risk_type, "memory_gib"])}
+        cap = {"vcpu": float(cat[risk_type].vcpu), "memory_gib": float(cat[risk_type].memory_gib)}
         out["risk_score"] = score_risk(usage_p, usage_max, cap, measured)
         out["risk"] = label_risk(out["risk_score"])
         out["note"] = "; ".join(notes)

@@ -34,29 +34,52 @@ class Rightsizing:
     inventory_status: str = ""
 
 
-def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int | None = None,
-                        percentile: int = 99, headroom_pct: float = 20, graviton: bool = True,
-                        target_families=None, cloudwatch: str = "auto", pricing: str = "auto",
-                        describe: str = "auto", session: boto3.Session | None = None) -> Rightsizing:
-    """Inventory of ``month`` -> metrics over ``lookback_days`` ending at the month's end -> prices -> recommendations.
+@dataclass
+class RightsizingInputs:
+    """What a recommendation reads that percentile, headroom and Graviton do not change: the month's EC2
+    instances, their metrics over the lookback, the bill's prices, the catalog and DescribeInstances. Read once
+    (``prepare_rightsizing``); ``recommend_rightsizing`` then sizes on the small per-instance frames only."""
 
-    ``cloudwatch``, ``pricing`` and ``describe`` (DescribeInstances: state, architecture, Auto Scaling group,
-    tags): ``auto`` (only when AWS credentials are configured), ``on``, ``off``.
-    """
+    instances: pd.DataFrame
+    samples: pd.DataFrame | None
+    metrics_status: str
+    missing_metrics: list[str]
+    window: tuple
+    catalog: pd.DataFrame
+    bill: pd.DataFrame
+    fetch: object  # sources.ec2.PriceFetcher, None without the Price List API
+    live: pd.DataFrame | None
+    inventory_status: str
+    stats_by_percentiles: dict = field(default_factory=dict)
+
+    def stats(self, percentiles: tuple) -> pd.DataFrame:
+        """``summarize_metrics`` at these percentiles, computed once each."""
+        from finops_nb.analyses import rightsizing as rs
+
+        if percentiles not in self.stats_by_percentiles:
+            self.stats_by_percentiles[percentiles] = rs.summarize_metrics(self.samples, percentiles=percentiles)
+        return self.stats_by_percentiles[percentiles]
+
+
+def _check_modes(**modes) -> None:
+    for name, mode in modes.items():
+        if mode not in ("auto", "on", "off"):
+            raise ConfigError(f"{name} mode must be auto, on or off, got {mode!r}")
+
+
+def prepare_rightsizing(t, month: str, *, lookback_days: int = 14, period: int | None = None,
+                        cloudwatch: str = "auto", pricing: str = "auto", describe: str = "auto",
+                        session: boto3.Session | None = None) -> RightsizingInputs:
+    """The table scans and AWS reads of ``collect_rightsizing`` for ``month``: inventory, metrics over
+    ``lookback_days`` ending at the month's end, bill prices, DescribeInstances (modes as there)."""
     from finops_nb.analyses import rightsizing as rs
     from finops_nb.analyses.common import month_bounds
-    from finops_nb.catalog.instance_types import load_instance_types, resolve_on_demand_prices
+    from finops_nb.catalog.instance_types import load_instance_types
     from finops_nb.sources.aws import credentials_configured
     from finops_nb.sources.cloudwatch import lookback_window, read_metrics
     from finops_nb.sources.ec2 import PriceFetcher
 
-    if not 0 < percentile <= 100:
-        raise ConfigError(f"percentile {percentile} must be between 1 and 100")
-    if headroom_pct < 0:
-        raise ConfigError(f"headroom {headroom_pct} % must not be negative")
-    for name, mode in (("pricing", pricing), ("describe", describe)):
-        if mode not in ("auto", "on", "off"):
-            raise ConfigError(f"{name} mode must be auto, on or off, got {mode!r}")
+    _check_modes(pricing=pricing, describe=describe)
     _, end = month_bounds(month)
     start, end, period = lookback_window(end.to_pydatetime(), lookback_days, period)
     inv = rs.list_compute_instances(t, month=month).execute()
@@ -66,17 +89,31 @@ def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int |
     ids = sorted(inv.instance_id.unique())
     samples, status = read_metrics(ids, start, end, period=period, mode=cloudwatch, session=session,
                                    regions=dict(zip(inv.instance_id, inv.RegionId, strict=True)))
-    pcts = tuple(sorted({50, 95, 99, percentile}))
-    stats = rs.summarize_metrics(samples, percentiles=pcts)
     missing = [] if samples is not None else ["all CloudWatch metrics"]
     if samples is not None:
         from finops_nb.sources.cloudwatch import METRICS
 
         missing = [f"{METRICS[m][0]} {METRICS[m][1]}" for m in METRICS if not (samples.metric == m).any()]
-    catalog = load_instance_types()
     bill = rs.list_bill_prices(t, month=month).execute()
     use_api = pricing == "on" or (pricing == "auto" and credentials_configured())
     fetch = PriceFetcher(session=session) if use_api else None
+    live, inventory_status = _describe(inv, describe, session)
+    return RightsizingInputs(inv, samples, status, missing, (start, end, period), load_instance_types(), bill,
+                             fetch, live, inventory_status)
+
+
+def recommend_rightsizing(inputs: RightsizingInputs, *, percentile: int = 99, headroom_pct: float = 20,
+                          graviton: bool = True, target_families=None) -> Rightsizing:
+    """Candidate types, their prices and the recommendations at this percentile and headroom: no table scan."""
+    from finops_nb.analyses import rightsizing as rs
+    from finops_nb.catalog.instance_types import resolve_on_demand_prices
+
+    if not 0 < percentile <= 100:
+        raise ConfigError(f"percentile {percentile} must be between 1 and 100")
+    if headroom_pct < 0:
+        raise ConfigError(f"headroom {headroom_pct} % must not be negative")
+    inv, catalog, fetch = inputs.instances, inputs.catalog, inputs.fetch
+    stats = inputs.stats(tuple(sorted({50, 95, 99, percentile})))
     measured = inv.merge(stats, on="instance_id").merge(catalog[["vcpu", "memory_gib"]], left_on="instance_type",
                                                         right_index=True)
     frames = []
@@ -89,7 +126,7 @@ def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int |
                      for m in here.itertuples()]
             types += rs.list_candidate_types(catalog, types, target_families=target_families, graviton=graviton,
                                              needs=needs)
-        frames.append(resolve_on_demand_prices(types, region, bill=bill, fetch=fetch))
+        frames.append(resolve_on_demand_prices(types, region, bill=inputs.bill, fetch=fetch))
     prices = (pd.concat(frames, ignore_index=True) if frames else
               pd.DataFrame(columns=["instance_type", "RegionId", "on_demand_hourly_usd", "price_source"]))
     pricing_status = ("Price List API not used (pricing off or no credentials): prices from the bill, else the "
@@ -99,11 +136,30 @@ def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int |
     view = inv.merge(stats, on="instance_id", how="left")
     recs = rs.recommend_instances(view, catalog, prices, percentile=percentile, headroom_pct=headroom_pct,
                                   graviton=graviton, target_families=target_families)
-    live, inventory_status = _describe(inv, describe, session)
-    if live is not None:
-        recs = join_live(recs, live)
-    return Rightsizing(inv, samples, stats, prices, recs, status, missing, pricing_status, (start, end, period),
-                       live, inventory_status)
+    if inputs.live is not None:
+        recs = join_live(recs, inputs.live)
+    return Rightsizing(inv, inputs.samples, stats, prices, recs, inputs.metrics_status, list(inputs.missing_metrics),
+                       pricing_status, inputs.window, inputs.live, inputs.inventory_status)
+
+
+def collect_rightsizing(t, month: str, *, lookback_days: int = 14, period: int | None = None,
+                        percentile: int = 99, headroom_pct: float = 20, graviton: bool = True,
+                        target_families=None, cloudwatch: str = "auto", pricing: str = "auto",
+                        describe: str = "auto", session: boto3.Session | None = None) -> Rightsizing:
+    """Inventory of ``month`` -> metrics over ``lookback_days`` ending at the month's end -> prices -> recommendations
+    (``prepare_rightsizing`` then ``recommend_rightsizing``).
+
+    ``cloudwatch``, ``pricing`` and ``describe`` (DescribeInstances: state, architecture, Auto Scaling group,
+    tags): ``auto`` (only when AWS credentials are configured), ``on``, ``off``.
+    """
+    if not 0 < percentile <= 100:
+        raise ConfigError(f"percentile {percentile} must be between 1 and 100")
+    if headroom_pct < 0:
+        raise ConfigError(f"headroom {headroom_pct} % must not be negative")
+    inputs = prepare_rightsizing(t, month, lookback_days=lookback_days, period=period, cloudwatch=cloudwatch,
+                                 pricing=pricing, describe=describe, session=session)
+    return recommend_rightsizing(inputs, percentile=percentile, headroom_pct=headroom_pct, graviton=graviton,
+                                 target_families=target_families)
 
 
 def _describe(inv: pd.DataFrame, mode: str, session) -> tuple[pd.DataFrame | None, str]:
