@@ -183,21 +183,33 @@ def _visitor_query() -> str:
     return os.environ.get("QUERY_STRING", "")
 
 
-def _busiest_month(t: ibis.Table, rows: str | None = None) -> str | None:
-    """The month an app opens on: ``?month=YYYY-MM`` in the page's URL when the data has it, else the
-    billing period with the most rows (a stray row of the next month is not the month people mean).
-    ``rows`` names a column of row counts when ``t`` is a ``cost_cube`` (its ``period`` is the billing period)."""
-    from urllib.parse import parse_qs
-
+def _ranked_months(t: ibis.Table, rows: str | None = None) -> list[str]:
+    """Billing periods, the one with the most rows first (ties: the later). ``rows`` names a column of row counts
+    when ``t`` is a ``cost_cube`` (its ``period`` is the billing period). Needs no visitor."""
     if rows is None:
         n, m = t.count(), billing_period(t)
     else:
         n, m = t[rows].sum(), t.period
     df = t.group_by(m=m).aggregate(n=n).order_by([ibis.desc("n"), ibis.desc("m")]).execute()
+    return [str(v) for v in df.m]
+
+
+def _visitor_month(ranked: list[str]) -> str | None:
+    """``?month=YYYY-MM`` in the page's URL when the data has it, else the first of ``ranked`` (waits for the
+    visit in a preheated kernel: work done before this call is done before anyone visits)."""
+    from urllib.parse import parse_qs
+
     asked = parse_qs(_visitor_query()).get("month", [None])[0]
-    if asked in set(df.m):
+    if asked in set(ranked):
         return asked
-    return None if df.empty else str(df.m.iloc[0])
+    return ranked[0] if ranked else None
+
+
+def _busiest_month(t: ibis.Table, rows: str | None = None) -> str | None:
+    """The month an app opens on: ``?month=YYYY-MM`` in the page's URL when the data has it, else the
+    billing period with the most rows (a stray row of the next month is not the month people mean).
+    ``rows`` names a column of row counts when ``t`` is a ``cost_cube`` (its ``period`` is the billing period)."""
+    return _visitor_month(_ranked_months(t, rows))
 
 
 def csv_link(df: pd.DataFrame, filename: str, label: str = "Download CSV") -> str:
@@ -451,6 +463,9 @@ PERCENTILES = {"p50": 50, "p95": 95, "p99": 99, "max": 100}  # "max" is the 100t
 class RightsizingReview:
     """Percentile, headroom, lookback and Graviton controls over ``collect_rightsizing`` (the call notebook 20 and
     ``finops-nb rightsizing`` make): each change recomputes the recommendations and redraws the chart and table.
+    Its two halves are split: ``prepare_rightsizing`` (table scans, CloudWatch, DescribeInstances) runs once per
+    month and lookback, ``recommend_rightsizing`` on every change, so a headroom or percentile change re-sizes the
+    month's instances without reading the table again.
 
     Without CloudWatch metrics (no AWS credentials, or no permission) the cost side is shown (instances, hours,
     effective hourly rate), the missing metrics are named with the permission that reads them, and the controls
@@ -467,7 +482,13 @@ class RightsizingReview:
         self.t, self.top = charges.table, top
         self.modes = {"cloudwatch": cloudwatch, "pricing": pricing, "describe": describe}
         months = _options(self.t, billing_period(self.t))
-        self.month = w.Dropdown(options=months, value=_busiest_month(self.t), description="Month")
+        # the month's table scans and AWS reads, once per month and lookback (before the visit for the month
+        # the app most likely opens on): a percentile, headroom or Graviton change only re-sizes
+        self.inputs: dict[tuple, object] = {}
+        ranked = _ranked_months(self.t)
+        if ranked:
+            self.prepare(ranked[0], DEFAULTS["lookback"])
+        self.month = w.Dropdown(options=months, value=_visitor_month(ranked), description="Month")
         self.percentile = w.Dropdown(options=list(PERCENTILES.items()), value=DEFAULTS["percentile"],
                                      description="Percentile")
         self.headroom = w.BoundedIntText(value=DEFAULTS["headroom"], min=0, max=300, step=5,
@@ -490,8 +511,17 @@ class RightsizingReview:
         ])
         self.recompute()
 
+    def prepare(self, month: str, days: int):
+        """``prepare_rightsizing`` for this month and lookback, read once."""
+        from finops_nb.commands.rightsizing import prepare_rightsizing
+
+        key = (month, days)
+        if key not in self.inputs:
+            self.inputs[key] = prepare_rightsizing(self.t, month, lookback_days=days, **self.modes)
+        return self.inputs[key]
+
     def recompute(self, *_):
-        from finops_nb.commands.rightsizing import collect_rightsizing
+        from finops_nb.commands.rightsizing import recommend_rightsizing
         from finops_nb.tables import money_table
 
         if self.quiet:
@@ -500,8 +530,8 @@ class RightsizingReview:
         self.progress.layout.display = ""
         self.progress.value = 0
         self.status.value = "<i>Computing recommendations…</i>"
-        self.result = r = collect_rightsizing(self.t, self.month.value, lookback_days=days, percentile=p,
-                                              headroom_pct=h, graviton=bool(self.graviton.value), **self.modes)
+        self.result = r = recommend_rightsizing(self.prepare(self.month.value, days), percentile=p, headroom_pct=h,
+                                                graviton=bool(self.graviton.value))
         self.progress.value = 1
         label = f"{self.percentile.label} + {h} % headroom, {days}-day lookback"
         missing = ", ".join(r.missing_metrics) or "none"

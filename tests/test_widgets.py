@@ -6,6 +6,7 @@ import pytest
 from conftest import steady_bill
 
 from finops_nb import load_charges
+from finops_nb.commands.rightsizing import collect_rightsizing
 from finops_nb.widgets import CommitmentSimulator, CostExplorer
 
 
@@ -103,6 +104,38 @@ def test_rightsizing_review_recomputes_at_the_chosen_headroom(tmp_path, con, aws
     assert "0 over-provisioned" in app.summary.value and "p99 + 100 % headroom" in app.table.value
     app.graviton.value = False
     assert "m6g" not in app.table.value
+    # the month was read once; each change re-sized it, and gives what a full collect_rightsizing gives
+    app.graviton.value = True
+    for headroom, percentile in ((35, 99), (35, 95), (0, 100)):
+        app.headroom.value, app.percentile.value = headroom, percentile
+        full = collect_rightsizing(app.t, "2024-09", lookback_days=14, percentile=percentile, headroom_pct=headroom,
+                                   cloudwatch="on", pricing="off", describe="off")
+        assert_same_rightsizing(app.result, full)
+    assert list(app.inputs) == [("2024-09", 14)]
+    assert app.result.recommendations.iloc[0].cpu_pct == 25.0  # max: the 100th percentile
+
+
+def assert_same_rightsizing(got, want):
+    import pandas as pd
+
+    assert (got.samples is None) == (want.samples is None)
+    for name in ("instances", "samples", "stats", "prices", "recommendations"):
+        if getattr(want, name) is not None:
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), check_exact=True)
+    for name in ("metrics_status", "missing_metrics", "pricing_status", "window", "inventory_status"):
+        assert getattr(got, name) == getattr(want, name)
+
+
+def test_rightsizing_review_headroom_change_equals_a_full_collect(monkeypatch, tmp_path):
+    from finops_nb.widgets import RightsizingReview
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no credentials: the sample's cost side, every finding No metrics
+    charges = load_charges("sample")
+    app = RightsizingReview(charges)
+    app.headroom.value = 65
+    full = collect_rightsizing(charges.table, app.month.value, headroom_pct=65)
+    assert_same_rightsizing(app.result, full)
+    assert len(app.result.recommendations) == len(full.instances) > 0
 
 
 # ------------------------------------------------------------------------------------------------ team cost
