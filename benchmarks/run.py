@@ -130,31 +130,34 @@ def run_python(code: str, env: dict, **names) -> tuple[dict, float, float]:
     return json.loads(line[len("RESULT"):]), wall, rss
 
 
-def bench(rows: int, fmt: str, work: Path, *, pandas_max_rows: int = 20_000_000) -> dict:
+def bench(rows: int, fmt: str, work: Path, *, pandas_max_rows: int = 20_000_000, file_format: str = "csv.gz",
+          report: bool = True) -> dict:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from generate import generate
 
-    folder = work / f"{fmt}-{rows}"
-    files = sorted(folder.rglob("*.csv.gz"))
+    folder = work / (f"{fmt}-{rows}" if file_format == "csv.gz" else f"{fmt}-{rows}-{file_format}")
+    files = sorted(folder.rglob(f"*.{file_format}"))
     if not files:
         t0 = time.perf_counter()
-        generate(rows, folder, fmt=fmt, month=MONTH, parts=max(1, rows // 10_000_000))
+        generate(rows, folder, fmt=fmt, month=MONTH, parts=max(1, rows // 10_000_000), file_format=file_format)
         print(f"  generated {rows:,} {fmt} rows in {time.perf_counter() - t0:.0f} s", flush=True)
-        files = sorted(folder.rglob("*.csv.gz"))
+        files = sorted(folder.rglob(f"*.{file_format}"))
     path = str(folder)
-    cache = work / f"cache-{fmt}-{rows}"
+    cache = work / f"cache-{folder.name}"
     subprocess.run(["rm", "-rf", str(cache)], check=True)
     env = dict(os.environ, FINOPS_CACHE_DIR=str(cache), AWS_EC2_METADATA_DISABLED="true")
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"):
         env.pop(var, None)
-    r: dict = {"rows": rows, "format": fmt, "csv_gz_mb": sum(f.stat().st_size for f in files) / 1e6}
+    r: dict = {"rows": rows, "format": fmt if file_format == "csv.gz" else f"{fmt} ({file_format})",
+               "csv_gz_mb": sum(f.stat().st_size for f in files) / 1e6}
 
     ingest, wall, rss = run_python(INGEST, env, PATH=path)
     r["table_rows"] = ingest["rows"]
     r["ingest_s"], r["ingest_rss_mb"] = ingest["seconds"], rss
     r["ingest_rows_per_s"] = ingest["rows"] / ingest["seconds"]
     print(f"  ingestion {ingest['seconds']:.1f} s, {rss:.0f} MB", flush=True)
-    copy, _, copy_rss = run_python(DUCKDB_COPY, env, FILES=[str(f) for f in files])
+    copy, _, copy_rss = run_python(DUCKDB_COPY.replace("read_csv", "read_parquet") if file_format == "parquet"
+                                   else DUCKDB_COPY, env, FILES=[str(f) for f in files])
     r["duckdb_copy_s"], r["duckdb_copy_rss_mb"] = copy["seconds"], copy_rss
     r["ingest_vs_duckdb"] = ingest["seconds"] / copy["seconds"]
 
