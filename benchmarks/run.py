@@ -176,7 +176,9 @@ def bench(rows: int, fmt: str, work: Path, *, pandas_max_rows: int = 20_000_000,
     print(f"  widget {1000 * widget['seconds']:.0f} ms in the kernel, {r['browser_widget_ms']} in the browser",
           flush=True)
 
-    out = work / f"report-{fmt}-{rows}"
+    if not report:
+        return r
+    out = work / f"report-{folder.name}"
     wall, rss, _ = run_measured([str(Path(sys.executable).parent / "finops-nb"), "report", "--month", MONTH,
                                  "--data", path, "--out", str(out)], env)
     r["report_s"], r["report_rss_mb"] = wall, rss
@@ -270,6 +272,8 @@ def main() -> None:
     p.add_argument("--format", action="append", choices=["cur2", "focus"], help="repeatable; default both")
     p.add_argument("--work", type=Path, default=Path("/tmp/finops-bench"), help="generated data and caches")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    p.add_argument("--file-format", choices=["csv.gz", "parquet"], default="csv.gz", help="how the month is stored")
+    p.add_argument("--no-report", action="store_true", help="skip the whole-report run")
     p.add_argument("--pandas-max-rows", type=int, default=20_000_000,
                    help="skip the pandas baseline above this many rows (it would not fit in memory)")
     a = p.parse_args()
@@ -277,7 +281,8 @@ def main() -> None:
     for rows in a.rows or [1_000_000]:
         for fmt in a.format or ["cur2", "focus"]:
             print(f"{fmt}, {rows:,} rows", flush=True)
-            results.append(bench(rows, fmt, a.work, pandas_max_rows=a.pandas_max_rows))
+            results.append(bench(rows, fmt, a.work, pandas_max_rows=a.pandas_max_rows, file_format=a.file_format,
+                                 report=not a.no_report))
     write_results(results, " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]), a.out)
     print(f"wrote {a.out}")
 
