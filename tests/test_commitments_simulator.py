@@ -11,11 +11,15 @@ from finops_nb.analyses.commitments import (
     DEFAULT_DISCOUNT_SOURCE,
     compare_terms,
     discount_for,
+    hourly_eligible_spend_lookback,
     hourly_spend_after_expiry,
     load_commitment_rates,
+    observed_discount,
+    optimal_commitment,
     plan_ladder,
     sensitivity_to_growth,
     sensitivity_to_lookback,
+    summarize_commitments,
 )
 from finops_nb.errors import ConfigError
 
@@ -103,6 +107,24 @@ def test_sensitivity_to_lookback(tmp_path, con):
     assert s.loc[30, "commitment_per_hour"] == 0 and s.loc[30, "hours"] == 720
 
 
+def test_sensitivity_to_lookback_reads_once_as_each_window_would(tmp_path, con):
+    # a daily row of 24.00 from 2025-03-24T12:00 to 03-25T12:00 straddles the 7-day window's start: 12 of its
+    # hours are in [03-25, 04-01) and take its whole cost (2.00 each; a row's cost stays in its window), all 24
+    # hours are in the 30-day window; plus 0.50 at 2025-03-10T05:00, in the 30- and 60-day windows only
+    rows = ["USD,2025-03-01,2025-03-24T12:00:00Z,2025-03-25T12:00:00Z,Usage,Compute,Standard,Hours,,24,24,24",
+            "USD,2025-03-01,2025-03-10T05:00:00Z,2025-03-10T06:00:00Z,Usage,Compute,Standard,Hours,,0.5,0.5,0.5"]
+    f = tmp_path / "bill.csv"
+    f.write_text(HEADER + "\n".join(rows) + "\n")
+    t = load_charges(f, con=con).table
+    s = sensitivity_to_lookback(t, month="2025-03", discount=0.3, lookbacks=[7, 30, 60]).set_index("lookback_days")
+    assert s.eligible_cost.to_dict() == {7: pytest.approx(24.0), 30: pytest.approx(24.5), 60: pytest.approx(24.5)}
+    for days in (7, 30, 60):
+        h = hourly_eligible_spend_lookback(t, month="2025-03", lookback_days=days)
+        best = optimal_commitment(h.eligible_cost, discount=0.3)
+        assert (s.loc[days, "hours"], s.loc[days, "eligible_cost"]) == (len(h), float(h.eligible_cost.sum()))
+        assert s.loc[days, "commitment_per_hour"] == best.commitment_per_hour
+
+
 def test_expiring_commitments_become_on_demand(tmp_path, con):
     from test_commitments_state import HEAD, H
 
@@ -127,6 +149,18 @@ def test_expiring_commitments_become_on_demand(tmp_path, con):
     assert after60.loc[hour, "eligible_after_expiry"] == 14 and after60.eligible_after_expiry.sum() == 14
     none = hourly_spend_after_expiry(t, month="2025-03", within_days=7)
     assert none.eligible_after_expiry.sum() == 5
+    state = summarize_commitments(t, month="2025-03")
+    given = hourly_spend_after_expiry(t, month="2025-03", within_days=60, state=state).set_index("hour")
+    assert given.equals(after60)
+
+    from finops_nb.commands.commitments import collect_commitments
+
+    read = collect_commitments(t, month="2025-03", expiring_within=60)
+    passed = collect_commitments(t, month="2025-03", expiring_within=60, state=state,
+                                 observed=observed_discount(t, month="2025-03"), coverage=read["coverage"],
+                                 savings=read["savings"])
+    assert passed["recommendation"].equals(read["recommendation"]) and passed["hourly"].equals(read["hourly"])
+    assert passed["recommendation"].expiring_added_back.iloc[0] == 9  # sp-1 6.00 + ri-1 3.00 in the window
 
 
 def test_expiring_netted_over_a_lookback(tmp_path, con):

@@ -13,6 +13,7 @@ from finops_nb import load_charges
 from finops_nb.analyses.commitments import (
     best_commitment,
     commitment_grid,
+    coverage_tables,
     expiring_commitments,
     optimal_commitment,
     simulate_commitment,
@@ -139,6 +140,18 @@ def test_coverage_by_family_account_and_total(cur_bill):
     assert len(hour) == 1 and hour.coverage_pct.iloc[0] == pytest.approx(100 * 9 / 14)
     with pytest.raises(ConfigError, match="coverage by 'region'"):
         summarize_coverage(cur_bill, by="region")
+
+
+def test_coverage_tables_from_one_read_equal_each_query(cur_bill):
+    got = coverage_tables(cur_bill, month="2025-03")
+    assert list(got) == [None, "service", "family", "account", "hour"]
+    for by, table in got.items():
+        alone = summarize_coverage(cur_bill, month="2025-03", by=by).execute()
+        assert table.equals(alone), by
+        assert [type(v) for v in table.covered_cost] == [D] * len(table)  # exact sums, not floats
+    assert got["family"].set_index("family").covered_cost.to_dict() == {"c5": D(3), "m5": D(6)}
+    with pytest.raises(ConfigError, match="coverage by 'region'"):
+        coverage_tables(cur_bill, by=["region"])
 
 
 def _scenarios():

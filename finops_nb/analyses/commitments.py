@@ -308,21 +308,53 @@ def summarize_coverage(t: ir.Table, *, month: str | None = None, by: str | None 
     ``covered_on_demand_cost`` of Compute usage rows with CommitmentDiscountStatus Used and ``on_demand`` the
     EffectiveCost of ``eligible_usage`` (on-demand compute not covered).
     """
-    if by is not None and by not in COVERAGE_KEYS:
+    return _coverage_by(_coverage_rows(t, month, [by] if by else []), by)
+
+
+def coverage_tables(t: ir.Table, *, month: str | None = None,
+                    by: Sequence[str | None] = (None, "service", "family", "account", "hour")) -> dict:
+    """``summarize_coverage(t, month=month, by=b).execute()`` for each ``b`` of ``by``, from one read of the
+    bill: its covered and on-demand sums per currency and every key of ``by`` (exact DECIMAL sums, so the
+    coarser sums are those of the rows), kept by the engine while the tables are made from it."""
+    keys = [b for b in by if b]
+    for b in keys:
+        _check_coverage_key(b)
+    rows = _coverage_rows(t, month, keys)
+    cube = rows.group_by(["currency", *keys]).aggregate(covered_cost=rows.covered_cost.sum(),
+                                                        on_demand_cost=rows.on_demand_cost.sum()).cache()
+    try:
+        return {b: _coverage_by(cube, b).execute() for b in by}
+    finally:
+        cube.release()
+
+
+def _check_coverage_key(by: str) -> None:
+    if by not in COVERAGE_KEYS:
         raise ConfigError(f"coverage by {by!r}: use one of {', '.join(COVERAGE_KEYS)}")
+
+
+def _coverage_rows(t: ir.Table, month: str | None, keys: Sequence[str]) -> ir.Table:
+    """The rows ``summarize_coverage`` adds up: ``currency``, each of ``keys``, ``covered_cost`` and
+    ``on_demand_cost`` (0 where the row is the other kind)."""
+    for b in keys:
+        _check_coverage_key(b)
     t = for_month(t, month).filter(lambda r: (r.ChargeCategory == "Usage") & (r.ServiceCategory == "Compute"))
     unit = t.PricingUnit.fill_null(t.ConsumedUnit).fill_null("")
     covered = t.CommitmentDiscountId.notnull() & (t.CommitmentDiscountStatus == "Used")
     on_demand = ((t.PricingCategory == "Standard") & t.CommitmentDiscountId.isnull() & unit.re_search(TIME_UNITS))
     t = t.filter(covered | on_demand)
     zero = zero_of(t.EffectiveCost)
-    keys = [t.BillingCurrency.name("currency")] + ([COVERAGE_KEYS[by](t).name(by)] if by else [])
-    g = t.group_by(keys).aggregate(
-        covered_cost=ibis.ifelse(covered, covered_on_demand_cost(t), zero).sum(),
-        on_demand_cost=ibis.ifelse(on_demand, t.EffectiveCost, zero).sum())
+    return t.select(t.BillingCurrency.name("currency"), *[COVERAGE_KEYS[b](t).name(b) for b in keys],
+                    covered_cost=ibis.ifelse(covered, covered_on_demand_cost(t), zero),
+                    on_demand_cost=ibis.ifelse(on_demand, t.EffectiveCost, zero))
+
+
+def _coverage_by(rows: ir.Table, by: str | None) -> ir.Table:
+    keys = ["currency"] + ([by] if by else [])
+    g = rows.group_by(keys).aggregate(covered_cost=rows.covered_cost.sum(), on_demand_cost=rows.on_demand_cost.sum())
     whole = (g.covered_cost + g.on_demand_cost).cast("float64")
     pct = ibis.ifelse(whole != 0, g.covered_cost.cast("float64") / whole * 100, ibis.null("float64"))
-    return g.mutate(coverage_pct=pct).order_by([k.get_name() for k in keys])
+    return g.mutate(coverage_pct=pct).order_by(keys)
 
 
 # --- eligible spend over a lookback ------------------------------------------------------------------------
@@ -353,12 +385,16 @@ def hourly_eligible_spend_lookback(t: ir.Table, *, month: str, lookback_days: in
     the billing month: rows are picked by their charge period (any billing period), spread evenly over their
     hours and clipped to the window. Columns ``hour``, ``currency``, ``eligible_cost``."""
     start, end = lookback_window(month, lookback_days)
+    return _spread_over_hours(_lookback_spans(t, start, end, currency), start, end, currency)
+
+
+def _lookback_spans(t: ir.Table, start: pd.Timestamp, end: pd.Timestamp, currency: str | None) -> pd.DataFrame:
+    """Eligible cost per (currency, ChargePeriodStart, ChargePeriodEnd) of the rows overlapping ``[start, end)``."""
     e = _in_window(eligible_usage(t), start, end)
     if currency:
         e = e.filter(e.BillingCurrency == currency)
-    spans = (e.group_by([e.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
-             .aggregate(cost=e.EffectiveCost.sum()).execute())
-    return _spread_over_hours(spans, start, end, currency)
+    return (e.group_by([e.BillingCurrency.name("currency"), "ChargePeriodStart", "ChargePeriodEnd"])
+            .aggregate(cost=e.EffectiveCost.sum()).execute())
 
 
 def eligible_spend_by(t: ir.Table, *, month: str, lookback_days: int = 30, plan: str = "ec2_instance_sp"
@@ -454,14 +490,15 @@ def compare_terms(hourly_spend: Sequence[float] | pd.Series, *, plan: str = "com
 
 
 def hourly_spend_after_expiry(t: ir.Table, *, month: str, within_days: int = 90, currency: str | None = None,
-                              lookback_days: int | None = None) -> pd.DataFrame:
+                              lookback_days: int | None = None, state: pd.DataFrame | None = None) -> pd.DataFrame:
     """Hourly eligible spend of ``month`` (or of the lookback window ending at its end, ``lookback_days``) as it
     will be once the commitments expiring within ``within_days`` of the month end are gone: the usage they
     cover today becomes on-demand.
 
     ``eligible_after_expiry_h = eligible_cost_h + expiring_covered_h``, with ``expiring_covered_h`` the
     ``covered_on_demand_cost`` of the Used Compute usage rows of those commitments (spread over their hours).
-    Commitments that stay are netted out already: usage they cover is not in ``eligible_cost``.
+    Commitments that stay are netted out already: usage they cover is not in ``eligible_cost``. ``state``:
+    ``summarize_commitments(t, month=month)`` when the caller has it already (else it is read here).
     """
     if lookback_days is None:
         start, end = month_bounds(month)
@@ -469,7 +506,8 @@ def hourly_spend_after_expiry(t: ir.Table, *, month: str, within_days: int = 90,
     else:
         start, end = lookback_window(month, lookback_days)
         base = hourly_eligible_spend_lookback(t, month=month, lookback_days=lookback_days, currency=currency)
-    ids = list(expiring_commitments(summarize_commitments(t, month=month), within_days=within_days)
+    state = summarize_commitments(t, month=month) if state is None else state
+    ids = list(expiring_commitments(state, within_days=within_days)
                .CommitmentDiscountId)
     out = base.assign(expiring_covered_cost=0.0)
     if ids:
@@ -521,8 +559,16 @@ def sensitivity_to_lookback(t: ir.Table, *, month: str, discount: float, currenc
     """Best C (``optimal_commitment``) on the hourly eligible spend of each lookback window ending at the
     month end (``hourly_eligible_spend_lookback``); savings per hour make windows comparable."""
     rows = []
+    windows = {days: lookback_window(month, days) for days in lookbacks}
+    # one read for the longest window: a span overlaps a shorter window ending at the same instant when its
+    # end is after that window's start (the spans are grouped by their charge period, so the sums are the same)
+    if windows:
+        first = min(start for start, _ in windows.values())
+        wide = _lookback_spans(t, first, windows[lookbacks[0]][1], currency)
+        ends = pd.to_datetime(wide["ChargePeriodEnd"], utc=True)
     for days in lookbacks:
-        h = hourly_eligible_spend_lookback(t, month=month, lookback_days=days, currency=currency)
+        start, end = windows[days]
+        h = _spread_over_hours(wide[(ends > start).to_numpy()], start, end, currency)
         best = optimal_commitment(h.eligible_cost, discount=discount)
         rows.append({"lookback_days": days, "hours": len(h), "eligible_cost": float(h.eligible_cost.sum()),
                      "commitment_per_hour": best.commitment_per_hour, "savings": best.savings,

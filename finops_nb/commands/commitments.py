@@ -40,20 +40,26 @@ def add_parser(sub) -> None:
 
 
 def collect_commitments(t, *, month: str, lookback_days: int = 30, term: str = "1y", payment: str = "no-upfront",
-                        plan: str = "compute_sp", expiring_within: int = 90) -> dict:
+                        plan: str = "compute_sp", expiring_within: int = 90, state: pd.DataFrame | None = None,
+                        observed: tuple[float, str] | None = None, coverage: pd.DataFrame | None = None,
+                        savings: pd.DataFrame | None = None) -> dict:
     """Current state, coverage, savings split and one recommendation per currency.
 
     The recommendation is ``optimal_commitment`` over the hourly eligible spend of the lookback window, with
     the usage of commitments expiring within ``expiring_within`` days added back (``hourly_spend_after_expiry``)
     and the discount of ``discount_for(term, payment)`` (the bill's own rate where it has committed usage).
+    A caller that has them already (notebook 30) passes ``state`` (``summarize_commitments``), ``observed``
+    (``observed_discount``), ``coverage`` (``summarize_coverage(...).execute()``) and ``savings``
+    (``savings_breakdown(...).execute()``) of the same table and month; else they are read here.
     """
     from finops_nb.analyses.common import for_month
     from finops_nb.analyses.overview import savings_breakdown
 
-    state = cm.summarize_commitments(t, month=month)
-    observed = cm.observed_discount(t, month=month)
+    state = cm.summarize_commitments(t, month=month) if state is None else state
+    observed = cm.observed_discount(t, month=month) if observed is None else observed
     d, source = cm.discount_for(term, payment, plan=plan, observed=observed)
-    hourly = cm.hourly_spend_after_expiry(t, month=month, within_days=expiring_within, lookback_days=lookback_days)
+    hourly = cm.hourly_spend_after_expiry(t, month=month, within_days=expiring_within, lookback_days=lookback_days,
+                                          state=state)
     recs = []
     if hourly.currency.isna().all():  # no eligible spend at all: the recommendation is to commit nothing
         currencies = for_month(t, month).BillingCurrency.name("c").as_table().distinct().execute().c
@@ -70,8 +76,8 @@ def collect_commitments(t, *, month: str, lookback_days: int = 30, term: str = "
     return {
         "month": month,
         "commitments": state[STATE_COLUMNS],
-        "coverage": cm.summarize_coverage(t, month=month).execute(),
-        "savings": savings_breakdown(t, month=month).execute(),
+        "coverage": cm.summarize_coverage(t, month=month).execute() if coverage is None else coverage,
+        "savings": savings_breakdown(t, month=month).execute() if savings is None else savings,
         "recommendation": pd.DataFrame(recs),
         "hourly": hourly,
         "discount": (d, source),
