@@ -640,11 +640,18 @@ class TeamCost:
         self.tag_key = w.Dropdown(options=keys or [owner_tag], value=(wanted or keys or [owner_tag])[0],
                                   description="Owner tag")
         months = _options(self.t, billing_period(self.t))
-        self.month = w.Dropdown(options=months, value=_busiest_month(self.t), description="Month")
+        self.owner_p, self.month_p = ibis.param("string"), ibis.param("string")
+        self.showbacks: dict[tuple, pd.DataFrame] = {}  # (tag key, month) -> allocation.showback
+        # before the visit (in a preheated kernel): the owner cube, the anomaly scan and the showback of the month
+        # the app most likely opens on; the visitor's ?month= is read after them
+        self.prepare_rules()
+        ranked = _ranked_months(self.t)
+        if ranked:
+            self.showback_of(ranked[0])
+        self.month = w.Dropdown(options=months, value=_visitor_month(ranked), description="Month")
         self.owner = w.Dropdown(description="Owner")
         self.status, self.stats, self.chart, self.services = w.HTML(), w.HTML(), w.HTML(), w.HTML()
         self.anomalies, self.download = w.HTML(), w.HTML()
-        self.owner_p, self.month_p = ibis.param("string"), ibis.param("string")
         self.tag_key.observe(self.load_rules, names="value")
         self.month.observe(self.recompute, names="value")
         self.owner.observe(self.refresh, names="value")
@@ -655,12 +662,17 @@ class TeamCost:
             w.HBox([self.tag_key, self.owner, self.month]),
             self.status, self.stats, self.download, self.chart, self.services, self.anomalies,
         ])
-        self.load_rules()
+        self.recompute()
 
     def load_rules(self, *_):
+        self.status.value = "<i>Allocating cost to owners…</i>"
+        self.prepare_rules()
+        self.recompute()
+
+    def prepare_rules(self):
+        """The owner rules of the chosen tag key, its owner cube and every owner's anomalies (once per tag key)."""
         from finops_nb.analyses import allocation, anomalies
 
-        self.status.value = "<i>Allocating cost to owners…</i>"
         self.rules = allocation.default_rules(self.tag_key.value, shared_services=self.shared_services)
         self.cube = owner_cube(allocation.allocate_owners(self.t, self.rules)).cache()  # once per tag key
         sel = self.cube.filter(self.cube.period == self.month_p,
@@ -674,7 +686,15 @@ class TeamCost:
         # anomalies need the days before the month: every owner's daily cost over the whole table, once per tag
         daily = anomalies.daily_cost(self.t, ["owner"], rules=self.rules).execute()
         self.all_anomalies = anomalies.detect_anomalies(daily, ["owner"])
-        self.recompute()
+
+    def showback_of(self, month: str) -> pd.DataFrame:
+        """``allocation.showback`` of ``month`` under the current rules, computed once."""
+        from finops_nb.analyses import allocation
+
+        key = (self.tag_key.value, month)
+        if key not in self.showbacks:
+            self.showbacks[key] = allocation.showback(self.t, self.rules, month=month)
+        return self.showbacks[key]
 
     def recompute(self, *_):
         from finops_nb.analyses import allocation
@@ -682,7 +702,7 @@ class TeamCost:
         if self.quiet:
             return
         self.status.value = "<i>Computing the showback…</i>"
-        self.showback = sb = allocation.showback(self.t, self.rules, month=self.month.value)
+        self.showback = sb = self.showback_of(self.month.value)
         order = sb.assign(zero=sb.total_cost == 0, size=-sb.total_cost.map(abs)).sort_values(["zero", "size", "owner"])
         owners = list(dict.fromkeys([*order.owner, allocation.UNALLOCATED]))
         keep = self.owner.value if self.owner.value in owners else ALL_OWNERS
