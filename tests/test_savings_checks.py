@@ -258,3 +258,19 @@ def test_data_transfer_hot_spots_by_kind(tmp_path, con):
                                    ("i-1", "inter-AZ"): 50 / 19, ("i-2", "inter-region"): 50 / 19,
                                    ("i-3", "to CloudFront"): 0.0})
     assert list(sv.summarize_data_transfer(t, month="2025-03", top=2).ResourceId) == ["i-1", "nat-1"]
+
+
+def test_data_transfer_share_is_of_the_exact_total_of_positive_pairs(tmp_path, con):
+    t = table(tmp_path, con, [
+        row("i-1", usage_type="USE1-DataTransfer-Out-Bytes", qty=1, unit="GB", cost=0.1),
+        row("i-2", usage_type="USE1-DataTransfer-Out-Bytes", qty=2, unit="GB", cost=0.2),
+        row("i-3", usage_type="USE1-DataTransfer-Out-Bytes", qty=3, unit="GB", cost=0.25),
+        row("i-3", usage_type="USE1-DataTransfer-Out-Bytes", qty=0, unit="GB", cost=0.05),  # i-3: 0.30
+        row("i-4", usage_type="USE1-DataTransfer-Regional-Bytes", qty=0, unit="GB", cost=-0.4),  # a credit: no share
+    ])
+    hot = sv.summarize_data_transfer(t, month="2025-03").set_index("ResourceId")
+    # by hand: total = 0.1 + 0.2 + 0.3 = 0.6 exactly (the credit pair adds nothing); as floats 0.1 + 0.2 + 0.3 is
+    # 0.6000000000000001, so a float sum would change the last bits with the order of the rows
+    assert hot.share_pct.to_dict() == {"i-3": 100 * 0.3 / 0.6, "i-2": 100 * 0.2 / 0.6, "i-1": 100 * 0.1 / 0.6,
+                                       "i-4": 100 * -0.4 / 0.6}
+    assert list(hot.monthly_cost) == [0.3, 0.2, 0.1, -0.4] and list(hot.gb) == [3.0, 2.0, 1.0, 0.0]

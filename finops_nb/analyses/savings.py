@@ -844,10 +844,22 @@ TRANSFER_KINDS = [  # (kind, usage type regex, charge description regex), first 
 ]
 
 
+def _transfer_kinds(t: ir.Table) -> pd.DataFrame:
+    """Per distinct (usage type, charge description) of ``t`` (``_ut`` / ``_desc``, NULL read as ""): its
+    ``kind`` (``TRANSFER_KINDS``, first match wins); only the outbound data transfer ones (a bill has a few
+    hundred pairs however many rows, so each regular expression runs a few hundred times, not once a row)."""
+    pairs = t.select(_ut=_usage_type(t), _desc=t.ChargeDescription.fill_null("")).distinct().execute()
+    k = ibis.memtable(pairs).cast({"_ut": "string", "_desc": "string"})  # else the engine filters every row
+    branches = [(k._ut.re_search(f"(?i){u}") | k._desc.re_search(f"(?i){d}"), kind) for kind, u, d in TRANSFER_KINDS]
+    k = k.mutate(kind=ibis.cases(*branches, else_=ibis.null("string")))
+    return k.filter(k.kind.notnull() & ~k._desc.re_search("(?i)data transfer in")).execute()
+
+
 def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int = 10) -> pd.DataFrame:
     """Where data transfer money goes: per currency, the ``top`` (resource, kind) pairs by effective cost (then list
-    cost), with GB (``ConsumedQuantity``), ``list_cost`` and ``share_pct = 100 * cost / sum of the positive data
-    transfer costs`` of the month in that currency.
+    cost, ResourceId, kind), with GB (``ConsumedQuantity``), ``list_cost`` and ``share_pct = 100 * cost / total``:
+    ``total`` is the sum over every (resource, kind) pair of the month in that currency of its cost when positive
+    (a pair whose credits exceed its charges adds nothing), summed exactly (DECIMAL) before the one division.
 
     Kinds (``TRANSFER_KINDS``, by ``x_UsageType`` or charge description): NAT gateway processing, to CloudFront,
     inter-AZ (``DataTransfer-Regional-Bytes``, 0.01 per GB each way), inter-region (``...-AWS-Out-Bytes``,
@@ -856,24 +868,26 @@ def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int =
     VPC gateway endpoint for S3 and DynamoDB traffic that crosses a NAT gateway, keeping chatty services in one
     AZ, CloudFront in front of internet egress), so no dollar figure is claimed.
     """
-    t = for_month(t, month)
-    t = t.filter(t.ChargeCategory == "Usage")
-    ut, desc = _usage_type(t), t.ChargeDescription.fill_null("")
-    branches = [(ut.re_search(f"(?i){u}") | desc.re_search(f"(?i){d}"), kind) for kind, u, d in TRANSFER_KINDS]
-    t = t.mutate(kind=ibis.cases(*branches, else_=ibis.null("string")),
-                 ResourceId=t.ResourceId.fill_null(NO_RESOURCE))
-    t = t.filter(t.kind.notnull() & ~desc.re_search("(?i)data transfer in"))
-    df = t.group_by([t.BillingCurrency.name("currency"), "ResourceId", "kind"]).aggregate(
-        ServiceName=one_of(t.ServiceName), SubAccountName=one_of(t.SubAccountName),
-        gb=t.ConsumedQuantity.sum(), list_cost=t.ListCost.sum(), monthly_cost=t.EffectiveCost.sum()).execute()
     cols = ["currency", "ResourceId", "kind", "ServiceName", "SubAccountName", "gb", "list_cost", "monthly_cost",
             "share_pct"]
+    t = for_month(t, month)
+    t = t.filter(t.ChargeCategory == "Usage")
+    kinds = _transfer_kinds(t)
+    if kinds.empty:
+        return pd.DataFrame(columns=cols)
+    k = ibis.memtable(kinds).cast({"_ut": "string", "_desc": "string", "kind": "string"})
+    j = t.inner_join(k, [_usage_type(t) == k._ut, t.ChargeDescription.fill_null("") == k._desc])
+    g = j.group_by([j.BillingCurrency.name("currency"), j.ResourceId.fill_null(NO_RESOURCE).name("ResourceId"),
+                    "kind"]).aggregate(
+        ServiceName=one_of(j.ServiceName), SubAccountName=one_of(j.SubAccountName),
+        gb=j.ConsumedQuantity.sum(), list_cost=j.ListCost.sum(), monthly_cost=j.EffectiveCost.sum())
+    positive = ibis.greatest(g.monthly_cost, zero_of(g.monthly_cost))
+    df = g.mutate(_total=positive.sum().over(group_by=g.currency)).execute()
     if df.empty:
         return pd.DataFrame(columns=cols)
-    for col in ("gb", "list_cost", "monthly_cost"):
+    for col in ("gb", "list_cost", "monthly_cost", "_total"):
         df[col] = df[col].astype(float)
-    total = df.monthly_cost.clip(lower=0).groupby(df.currency).transform("sum")
-    df["share_pct"] = (100 * df.monthly_cost / total).where(total != 0)
+    df["share_pct"] = (100 * df.monthly_cost / df._total).where(df._total != 0)
     df = df.sort_values(["currency", "monthly_cost", "list_cost", "ResourceId", "kind"],
                         ascending=[True, False, False, True, True])
     return df.groupby("currency").head(top)[cols].reset_index(drop=True)
