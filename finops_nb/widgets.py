@@ -485,6 +485,7 @@ class RightsizingReview:
         # the month's table scans and AWS reads, once per month and lookback (before the visit for the month
         # the app most likely opens on): a percentile, headroom or Graviton change only re-sizes
         self.inputs: dict[tuple, object] = {}
+        self.costs_drawn: dict[tuple, str] = {}
         ranked = _ranked_months(self.t)
         if ranked:
             self.prepare(ranked[0], DEFAULTS["lookback"])
@@ -569,17 +570,25 @@ class RightsizingReview:
                             if len(recs) else "<p class='empty'>No EC2 instances in this billing period.</p>")
         self.download.value = (csv_link(recs, f"rightsizing-{self.month.value}-p{p}-h{h}-{days}d.csv")
                                if len(recs) else "")
-        inv = r.instances
-        self.costs.value = (money_table(inv, columns=["instance_id", "instance_type", "SubAccountName", "RegionId",
-                                                      "PricingCategory", "hours", "effective_cost",
-                                                      "effective_hourly_rate"],
-                                        money=["hours", "effective_cost", "effective_hourly_rate"], decimals=4,
-                                        top=self.top, caption="EC2 instances by effective cost (cost side)")
-                            .set_table_attributes('class="rs-costs"').to_html() if len(inv) else "")
+        self.costs.value = self.costs_html((self.month.value, days), r.instances)
         self.chart.value = self.draw(label)
         self.progress.value = 2
         self.progress.layout.display = "none"
         self.status.value = ""
+
+    def costs_html(self, key: tuple, inv: pd.DataFrame) -> str:
+        """The cost side of the month's instances, drawn once per month and lookback (``key``): the same for every
+        percentile and headroom."""
+        from finops_nb.tables import money_table
+
+        if key not in self.costs_drawn:
+            cols = ["instance_id", "instance_type", "SubAccountName", "RegionId", "PricingCategory", "hours",
+                    "effective_cost", "effective_hourly_rate"]
+            self.costs_drawn[key] = (
+                money_table(inv, columns=cols, money=["hours", "effective_cost", "effective_hourly_rate"], decimals=4,
+                            top=self.top, caption="EC2 instances by effective cost (cost side)")
+                .set_table_attributes('class="rs-costs"').to_html() if len(inv) else "")
+        return self.costs_drawn[key]
 
     def draw(self, label: str) -> str:
         r = self.result
