@@ -239,7 +239,8 @@ def test_build_ledger_counts_graviton_then_spot_in_sequence(tmp_path, con):
     assert set(led.owner) == {"team-web"}
 
 
-def test_data_transfer_hot_spots_by_kind(tmp_path, con):
+@pytest.mark.parametrize("from_scan", [False, True])
+def test_data_transfer_hot_spots_by_kind(tmp_path, con, from_scan):
     t = table(tmp_path, con, [
         row("i-1", usage_type="USE1-DataTransfer-Out-Bytes", qty=100, unit="GB", cost=9.0),
         row("i-1", usage_type="USE1-DataTransfer-Regional-Bytes", qty=50, unit="GB", cost=0.5),
@@ -251,16 +252,18 @@ def test_data_transfer_hot_spots_by_kind(tmp_path, con):
             unit="GB", cost=0),
         row("i-4", desc="$0.096 per On Demand Linux m5.large Instance Hour", qty=10, cost=0.96),  # not transfer
     ])
-    hot = sv.summarize_data_transfer(t, month="2025-03")
+    scan = sv.charges_scan(t) if from_scan else None
+    hot = sv.summarize_data_transfer(t, month="2025-03", scan=scan)
     kinds = dict(zip(zip(hot.ResourceId, hot.kind, strict=True), hot.share_pct, strict=True))
     # by hand: transfer cost 9 + 0.5 + 9 + 0.5 + 0 = 19.00; internet out and NAT processing 9 / 19 = 47.37 % each
     assert kinds == pytest.approx({("i-1", "internet out"): 900 / 19, ("nat-1", "NAT gateway processing"): 900 / 19,
                                    ("i-1", "inter-AZ"): 50 / 19, ("i-2", "inter-region"): 50 / 19,
                                    ("i-3", "to CloudFront"): 0.0})
-    assert list(sv.summarize_data_transfer(t, month="2025-03", top=2).ResourceId) == ["i-1", "nat-1"]
+    assert list(sv.summarize_data_transfer(t, month="2025-03", top=2, scan=scan).ResourceId) == ["i-1", "nat-1"]
 
 
-def test_data_transfer_share_is_of_the_exact_total_of_positive_pairs(tmp_path, con):
+@pytest.mark.parametrize("from_scan", [False, True])
+def test_data_transfer_share_is_of_the_exact_total_of_positive_pairs(tmp_path, con, from_scan):
     t = table(tmp_path, con, [
         row("i-1", usage_type="USE1-DataTransfer-Out-Bytes", qty=1, unit="GB", cost=0.1),
         row("i-2", usage_type="USE1-DataTransfer-Out-Bytes", qty=2, unit="GB", cost=0.2),
@@ -268,7 +271,8 @@ def test_data_transfer_share_is_of_the_exact_total_of_positive_pairs(tmp_path, c
         row("i-3", usage_type="USE1-DataTransfer-Out-Bytes", qty=0, unit="GB", cost=0.05),  # i-3: 0.30
         row("i-4", usage_type="USE1-DataTransfer-Regional-Bytes", qty=0, unit="GB", cost=-0.4),  # a credit: no share
     ])
-    hot = sv.summarize_data_transfer(t, month="2025-03").set_index("ResourceId")
+    scan = sv.charges_scan(t) if from_scan else None
+    hot = sv.summarize_data_transfer(t, month="2025-03", scan=scan).set_index("ResourceId")
     # by hand: total = 0.1 + 0.2 + 0.3 = 0.6 exactly (the credit pair adds nothing); as floats 0.1 + 0.2 + 0.3 is
     # 0.6000000000000001, so a float sum would change the last bits with the order of the rows
     assert hot.share_pct.to_dict() == {"i-3": 100 * 0.3 / 0.6, "i-2": 100 * 0.2 / 0.6, "i-1": 100 * 0.1 / 0.6,

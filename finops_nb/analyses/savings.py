@@ -603,7 +603,8 @@ def charges_scan(t: ir.Table, *, owner_tag: str = "owner") -> ir.Table:
     """The charges read once for every check (``savings_scan.scan_charges`` with ``KINDS``): pass it as
     ``scan=`` to ``build_ledger``, ``month_over_month`` or any ``find_*`` of the same table and owner tag to
     skip reading the table again."""
-    return scan_charges(t, KINDS, owner_tag=owner_tag, volume_kinds=("gp2", "io1"), instance_kind="instance")
+    return scan_charges(t, KINDS, owner_tag=owner_tag, volume_kinds=("gp2", "io1"), instance_kind="instance",
+                         aged_kinds=("snapshot", "database", "log"))  # the kinds _first_seen reads
 
 
 def _scan(t: ir.Table, owner_tag: str, given: ir.Table | None) -> ir.Table:
@@ -844,6 +845,21 @@ TRANSFER_KINDS = [  # (kind, usage type regex, charge description regex), first 
 ]
 
 
+def _transfer_kind(i: int) -> Match:
+    """Rows of the ``i``-th kind of ``TRANSFER_KINDS`` (no earlier kind matches them), outbound only."""
+    def match(t: ir.Table) -> ir.BooleanValue:
+        ut, desc = _usage_type(t), t.ChargeDescription.fill_null("")
+        hits = [ut.re_search(f"(?i){u}") | desc.re_search(f"(?i){d}") for _, u, d in TRANSFER_KINDS]
+        hit = hits[i]
+        for earlier in hits[:i]:
+            hit = hit & ~earlier
+        return hit & ~desc.re_search("(?i)data transfer in")
+    return match
+
+
+KINDS.update({f"transfer_{i}": _transfer_kind(i) for i in range(len(TRANSFER_KINDS))})  # summarize_data_transfer
+
+
 def _transfer_kinds(t: ir.Table) -> pd.DataFrame:
     """Per distinct (usage type, charge description) of ``t`` (``_ut`` / ``_desc``, NULL read as ""): its
     ``kind`` (``TRANSFER_KINDS``, first match wins); only the outbound data transfer ones (a bill has a few
@@ -855,7 +871,8 @@ def _transfer_kinds(t: ir.Table) -> pd.DataFrame:
     return k.filter(k.kind.notnull() & ~k._desc.re_search("(?i)data transfer in")).execute()
 
 
-def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int = 10) -> pd.DataFrame:
+def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int = 10,
+                            scan: ir.Table | None = None) -> pd.DataFrame:
     """Where data transfer money goes: per currency, the ``top`` (resource, kind) pairs by effective cost (then list
     cost, ResourceId, kind), with GB (``ConsumedQuantity``), ``list_cost`` and ``share_pct = 100 * cost / total``:
     ``total`` is the sum over every (resource, kind) pair of the month in that currency of its cost when positive
@@ -867,9 +884,23 @@ def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int =
     left out. This is evidence for a review, not a ledger finding: the saving depends on the architecture (a
     VPC gateway endpoint for S3 and DynamoDB traffic that crosses a NAT gateway, keeping chatty services in one
     AZ, CloudFront in front of internet egress), so no dollar figure is claimed.
+
+    ``scan``: ``charges_scan`` of the same table (any owner tag) when already made: the sums are read from it (its
+    ``is_transfer_{i}`` kinds), not from the table.
     """
     cols = ["currency", "ResourceId", "kind", "ServiceName", "SubAccountName", "gb", "list_cost", "monthly_cost",
             "share_pct"]
+    if scan is not None:
+        s = _in_month(scan, month)
+        s = s.filter(s.usage)
+        kind = ibis.cases(*[(s[f"is_transfer_{i}"], k[0]) for i, k in enumerate(TRANSFER_KINDS)],
+                          else_=ibis.null("string"))
+        s = s.mutate(kind=kind, ResourceId=s.ResourceId.fill_null(NO_RESOURCE))
+        s = s.filter(s.kind.notnull())
+        g = s.group_by(["currency", "ResourceId", "kind"]).aggregate(
+            ServiceName=one_of(s.ServiceName), SubAccountName=one_of(s.SubAccountName),
+            gb=s.qty.sum(), list_cost=s.list.sum(), monthly_cost=s.cost.sum())
+        return _transfer_top(g, cols, top)
     t = for_month(t, month)
     t = t.filter(t.ChargeCategory == "Usage")
     kinds = _transfer_kinds(t)
@@ -881,6 +912,11 @@ def summarize_data_transfer(t: ir.Table, *, month: str | None = None, top: int =
                     "kind"]).aggregate(
         ServiceName=one_of(j.ServiceName), SubAccountName=one_of(j.SubAccountName),
         gb=j.ConsumedQuantity.sum(), list_cost=j.ListCost.sum(), monthly_cost=j.EffectiveCost.sum())
+    return _transfer_top(g, cols, top)
+
+
+def _transfer_top(g: ir.Table, cols: list[str], top: int) -> pd.DataFrame:
+    """``summarize_data_transfer``'s frame from its sums per (currency, ResourceId, kind) ``g``."""
     positive = ibis.greatest(g.monthly_cost, zero_of(g.monthly_cost))
     df = g.mutate(_total=positive.sum().over(group_by=g.currency)).execute()
     if df.empty:

@@ -71,10 +71,11 @@ def _owner(t: ir.Table, owner_tag: str, lists: list[list[str]]) -> ir.StringValu
 
 
 def scan_charges(t: ir.Table, kinds: dict, *, owner_tag: str, volume_kinds: tuple[str, ...],
-                 instance_kind: str) -> ir.Table:
+                 instance_kind: str, aged_kinds: tuple[str, ...] | None = None) -> ir.Table:
     """Per (billing period, currency, ResourceId, ServiceName, ``mask``, and for ``volume_kinds`` rows the charge
     period ``cps``/``cpe``): ``n`` rows, sums ``cost`` (EffectiveCost), ``list`` (ListCost), ``qty``
-    (ConsumedQuantity), ``vqty`` (ConsumedQuantity else PricingQuantity), ``first_seen`` (min ChargePeriodStart),
+    (ConsumedQuantity), ``vqty`` (ConsumedQuantity else PricingQuantity), ``first_seen`` (min ChargePeriodStart;
+    of ``aged_kinds`` rows only when given, NULL elsewhere: the checks that age resources read it for those),
     maxima of SubAccountId, SubAccountName, owner and, for ``instance_kind`` rows, ChargeDescription,
     x_InstanceType and x_OperatingSystem. ``mask`` bits, also given as boolean columns: ``is_{kind}`` per kind,
     ``usage`` (ChargeCategory Usage), ``std`` (PricingCategory Standard or NULL), ``dynamic`` (PricingCategory
@@ -91,6 +92,9 @@ def scan_charges(t: ir.Table, kinds: dict, *, owner_tag: str, volume_kinds: tupl
     vbits, ibit = sum(bit[name] for name in volume_kinds), bit[instance_kind]
     volume = ((j._kmask & vbits) != 0) if (kdf._kmask & vbits).any() else ibis.literal(False)
     inst = ((j._kmask & ibit) != 0) if (kdf._kmask & ibit).any() else ibis.literal(False)
+    abits = sum(bit[name] for name in aged_kinds) if aged_kinds is not None else -1
+    aged = ((j._kmask & abits) != 0) if (kdf._kmask & abits).any() else ibis.literal(False)
+    seen = j.ChargePeriodStart if aged_kinds is None else ibis.cases((aged, j.ChargePeriodStart), else_=None)
     tagged = _tagged(j, lists)
     flags = {"usage": (j.ChargeCategory == "Usage").fill_null(False),
              "std": j.PricingCategory.fill_null("Standard") == "Standard",
@@ -109,7 +113,7 @@ def scan_charges(t: ir.Table, kinds: dict, *, owner_tag: str, volume_kinds: tupl
     qty = j.ConsumedQuantity.fill_null(j.PricingQuantity) if "PricingQuantity" in j.columns else j.ConsumedQuantity
     nothing = ibis.null("string")
     aggs = {"n": j.count(), "cost": j.EffectiveCost.sum(), "list": j.ListCost.sum(), "qty": j.ConsumedQuantity.sum(),
-            "vqty": ibis.cases((volume, qty), else_=None).sum(), "first_seen": j.ChargePeriodStart.min(),
+            "vqty": ibis.cases((volume, qty), else_=None).sum(), "first_seen": seen.min(),
             "SubAccountId": j.SubAccountId.max(),
             "SubAccountName": j.SubAccountName.max(), "owner": j._owner.max(),
             "description": ibis.ifelse(inst, j.ChargeDescription, nothing).max()}
