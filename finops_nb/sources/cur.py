@@ -9,6 +9,7 @@ AWS's amortized cost per line item type). Bad values stop the load with file, ro
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from finops_nb.sources.base import (
     ParsePlan,
     check_conservation,
     drop_diagnostics,
+    money_sql,
     q,
     read_files,
     read_sql,
@@ -155,22 +157,31 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, set[str]]:
 
     exprs: dict[str, str] = {}
     checks: list[tuple[str, str, str]] = []
+    pre: dict[str, str] = {}
+    wanted = [f for f in FIELDS if f not in by_field and f in PRODUCT_MAP_KEYS]
+    if product and wanted and not raw_types[product].upper().startswith("MAP"):
+        # the JSON text of `product` parsed once per row, into the keys we read
+        shape = json.dumps({PRODUCT_MAP_KEYS[f]: "VARCHAR" for f in wanted})
+        pre["__product"] = f"json_transform(TRY_CAST({q(product)} AS JSON), $product_shape)"
     for field, typ in FIELDS.items():
         if field in by_field:
-            src = q(by_field[field])
-            exprs[field] = _cast(src, typ)
+            exprs[field] = _cast(q(by_field[field]), typ)
             if typ != S:
-                checks.append((by_field[field], exprs[field], typ))
+                checks.append((by_field[field], field, typ))
         elif product and field in PRODUCT_MAP_KEYS:
-            exprs[field] = _cast(_map_get(product, raw_types[product], PRODUCT_MAP_KEYS[field]), typ)
+            got = (f"struct_extract(__product, {_literal(PRODUCT_MAP_KEYS[field])})" if pre
+                   else _map_get(product, raw_types[product], PRODUCT_MAP_KEYS[field]))
+            exprs[field] = _cast(got, typ)
         else:
             exprs[field] = f"CAST(NULL AS {typ})"
     tags_sql, params = _tags_expr(tags, resource_tags, raw_types)
     if resource_tags and not raw_types[resource_tags].upper().startswith("MAP"):
-        checks.append((resource_tags, tags_sql, "tags"))
+        checks.append((resource_tags, "Tags", "tags"))
     exprs["Tags"] = tags_sql
+    if pre:
+        params["product_shape"] = shape
     plan = ParsePlan(exprs, checks, required={c: by_field[c] for c in REQUIRED},
-                     required_why="a CUR line item needs it", params=params)
+                     required_why="a CUR line item needs it", pre=pre, params=params)
     if tags:
         notes.append(Note("info", "tag-columns", f"{len(tags)} tag column(s) read into Tags", file=str(f)))
     return plan, set(by_field) | (set(PRODUCT_MAP_KEYS) if product else set())
@@ -179,7 +190,12 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, set[str]]:
 def _cast(src: str, typ: str) -> str:
     if typ == S:
         return f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
-    return f"TRY_CAST(NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {typ})" if typ == M else f"TRY_CAST({src} AS {typ})"
+    return money_sql(f"NULLIF(trim(CAST({src} AS VARCHAR)), '')") if typ == M else f"TRY_CAST({src} AS {typ})"
+
+
+def _literal(text: str) -> str:
+    """One of our own constants (a product key from FIELDS) as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _map_get(column: str, raw_type: str, key: str) -> str:

@@ -24,7 +24,9 @@ from finops_nb.sources.base import (
     check_conservation,
     drop_diagnostics,
     head_text,
+    money_sql,
     q,
+    raw,
     read_files,
     refuse_duplicates,
     source_columns,
@@ -106,6 +108,8 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
     col = q(raw)
     if kind == schema.TAGS:
         return tags_map_sql(raw, raw_type)
+    if kind == schema.MONEY and raw_type.upper() == "VARCHAR":
+        return money_sql(col)
     if kind in (schema.MONEY, schema.TIMESTAMP):
         return f"TRY_CAST({col} AS {kind})"
     text = f"CAST({col} AS VARCHAR)"
@@ -135,25 +139,28 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, dict[str, str
     for h, target in mapping.items():
         if target.startswith("x_"):
             exprs[target] = q(h)
-    checks = [(raw, exprs[target], schema.COLUMNS[target])
-              for target, raw in by_target.items() if schema.COLUMNS[target] != schema.STRING]
+    checks = [(header, target, schema.COLUMNS[target])
+              for target, header in by_target.items() if schema.COLUMNS[target] != schema.STRING]
+    extra, keep_raw = _diagnostics(by_target, raw_types)
     plan = ParsePlan(exprs, checks, required={c: c for c in schema.REQUIRED_VALUES if c in by_target},
-                     required_why="FOCUS requires a value", extra=_diagnostics(by_target, raw_types, exprs),
-                     params={"zone": ZONE_RE})
+                     required_why="FOCUS requires a value", extra=extra, keep_raw=keep_raw, params={"zone": ZONE_RE})
     return plan, by_target, raw_types
 
 
-def _diagnostics(by_target: dict[str, str], raw_types: dict[str, str], exprs: dict[str, str]) -> dict[str, str]:
-    """Columns kept beside the typed rows for the notes: zoneless timestamps, values respelled to FOCUS."""
-    extra = {}
+def _diagnostics(by_target: dict[str, str], raw_types: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Columns kept beside the typed rows for the notes (zoneless timestamps, values respelled to FOCUS), and
+    the raw columns they read."""
+    extra, keep = {}, []
     cps = by_target["ChargePeriodStart"]
     if raw_types[cps].upper() == "VARCHAR":
-        extra["__zoneless"] = f"NOT regexp_matches(trim({q(cps)}), $zone)"
+        extra["__zoneless"] = f"NOT regexp_matches(trim({raw(cps)}), $zone)"
+        keep.append(cps)
     for col in schema.ALLOWED:
         if col in by_target:
-            raw = f"CAST({q(by_target[col])} AS VARCHAR)"
-            extra[f"__spelled_{col}"] = f"CASE WHEN {raw} <> ({exprs[col]}) THEN {raw} END"
-    return extra
+            text = f"CAST({raw(by_target[col])} AS VARCHAR)"
+            extra[f"__spelled_{col}"] = f"CASE WHEN {text} <> {q(col)} THEN {text} END"
+            keep.append(by_target[col])
+    return extra, keep
 
 
 def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: dict[str, str]) -> list[Note]:
