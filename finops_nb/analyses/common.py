@@ -78,8 +78,8 @@ def tag_value(t: ir.Table, key: str | ir.StringValue, *, case_sensitive: bool = 
             hits = [[k for k, c in zip(keys, clean, strict=True) if c == wanted] for keys, clean in lists]
             if all(len(h) <= 1 for h in hits):
                 names = sorted({h[0] for h in hits if h})
-                if not names:  # no row has the key: NULL, as a column of t
-                    return t.Tags.get(key)
+                if not names:  # no row has the key: NULL without reading the tags
+                    return ibis.null("string")
                 return ibis.coalesce(*[t.Tags.get(n) for n in names]) if len(names) > 1 else t.Tags.get(names[0])
     return _tag_value_per_row(t, key)
 
