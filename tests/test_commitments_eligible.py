@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from finops_nb import load_charges
-from finops_nb.analyses.commitments import eligible_spend_by, hourly_eligible_spend_lookback, lookback_window
+from finops_nb.analyses.commitments import (
+    eligible_spend_by,
+    eligible_spend_tables,
+    hourly_eligible_spend_lookback,
+    lookback_window,
+)
 from finops_nb.errors import ConfigError
 
 HEADER = ("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceCategory,"
@@ -83,3 +88,15 @@ def test_compute_sp_and_hourly_lookback(bill):
     assert h.set_index("hour").eligible_cost[pd.Timestamp("2025-03-25T00:00Z")] == pytest.approx(32)
     h30 = hourly_eligible_spend_lookback(bill, month="2025-03", lookback_days=30)
     assert len(h30) == 720 and h30.eligible_cost.sum() == pytest.approx(55.5)  # 35.5 + 16 + 4
+
+
+def test_eligible_spend_tables_from_one_read_equal_each_plan(bill):
+    for days in (7, 30, 60):
+        got = eligible_spend_tables(bill, month="2025-03", lookback_days=days)
+        assert list(got) == ["compute_sp", "ec2_instance_sp", "ri"]
+        for plan, table in got.items():
+            assert table.equals(eligible_spend_by(bill, month="2025-03", lookback_days=days, plan=plan).execute())
+    got = eligible_spend_tables(bill, month="2025-03", lookback_days=7, plans=["compute_sp"])["compute_sp"]
+    assert Decimal(got.eligible_cost.iloc[0]) == Decimal("35.5") and got.rows.iloc[0] == 4  # Lambda included
+    with pytest.raises(ConfigError, match="plan 'savings'"):
+        eligible_spend_tables(bill, month="2025-03", plans=["savings"])

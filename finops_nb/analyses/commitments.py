@@ -423,6 +423,34 @@ def eligible_spend_by(t: ir.Table, *, month: str, lookback_days: int = 30, plan:
             .order_by([ibis.desc("eligible_cost"), *(k.get_name() for k in keys)]))
 
 
+def eligible_spend_tables(t: ir.Table, *, month: str, lookback_days: int = 30,
+                          plans: Sequence[str] = tuple(ELIGIBLE_KEYS)) -> dict[str, pd.DataFrame]:
+    """``eligible_spend_by(t, month=month, lookback_days=lookback_days, plan=p).execute()`` for each ``p`` of
+    ``plans``, from one read of the window: the sums per currency, family, RegionId, x_InstanceType and
+    x_OperatingSystem (a few hundred rows), kept by the engine while each plan's table is added up from them."""
+    for plan in plans:
+        if plan not in ELIGIBLE_KEYS:
+            raise ConfigError(f"plan {plan!r}: use one of {', '.join(ELIGIBLE_KEYS)}")
+    start, end = lookback_window(month, lookback_days)
+    e = eligible_usage(t)
+    e = e.filter((e.ChargePeriodStart >= start.to_pydatetime()) & (e.ChargePeriodStart < end.to_pydatetime()))
+    keys = [e.BillingCurrency.name("currency"), instance_family(e).name("family"),
+            *((e[k] if k in e.columns else ibis.null("string")).name(k)
+              for k in ("RegionId", "x_InstanceType", "x_OperatingSystem"))]
+    cube = e.group_by(keys).aggregate(eligible_cost=e.EffectiveCost.sum(), rows=e.count()).cache()
+    try:
+        out = {}
+        for plan in plans:
+            c = cube if plan == "compute_sp" else cube.filter(cube.family.notnull())
+            by = ["currency", *ELIGIBLE_KEYS[plan]]
+            g = c.group_by(by).aggregate(eligible_cost=c.eligible_cost.sum(), rows=c.rows.sum().cast("int64"))
+            out[plan] = (g.mutate(per_hour=g.eligible_cost.cast("float64") / (24 * lookback_days))
+                         .order_by([ibis.desc("eligible_cost"), *by]).execute())
+        return out
+    finally:
+        cube.release()
+
+
 # --- simulator: terms, payment options, expiring commitments, ladder, sensitivity ------------------------
 RATES_JSON = Path(__file__).resolve().parents[1] / "catalog" / "commitment_rates.json"
 TERMS = ("1y", "3y")
