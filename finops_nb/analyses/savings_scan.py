@@ -90,10 +90,12 @@ def scan_charges(t: ir.Table, kinds: dict, *, owner_tag: str, volume_kinds: tupl
     j = r.inner_join(k, [r[c].identical_to(k[f"_k_{c}"]) for c in triple])  # NULL matches NULL
     bit = {name: 1 << i for i, name in enumerate(kinds)}
     vbits, ibit = sum(bit[name] for name in volume_kinds), bit[instance_kind]
-    volume = ((j._kmask & vbits) != 0) if (kdf._kmask & vbits).any() else ibis.literal(False)
-    inst = ((j._kmask & ibit) != 0) if (kdf._kmask & ibit).any() else ibis.literal(False)
+    has_volume, has_inst = bool((kdf._kmask & vbits).any()), bool((kdf._kmask & ibit).any())
+    volume = ((j._kmask & vbits) != 0) if has_volume else ibis.literal(False)
+    inst = ((j._kmask & ibit) != 0) if has_inst else ibis.literal(False)
     abits = sum(bit[name] for name in aged_kinds) if aged_kinds is not None else -1
-    aged = ((j._kmask & abits) != 0) if (kdf._kmask & abits).any() else ibis.literal(False)
+    has_aged = bool((kdf._kmask & abits).any())
+    aged = ((j._kmask & abits) != 0) if has_aged else ibis.literal(False)
     seen = j.ChargePeriodStart if aged_kinds is None else ibis.cases((aged, j.ChargePeriodStart), else_=None)
     tagged = _tagged(j, lists)
     flags = {"usage": (j.ChargeCategory == "Usage").fill_null(False),
@@ -120,7 +122,14 @@ def scan_charges(t: ir.Table, kinds: dict, *, owner_tag: str, volume_kinds: tupl
     for col in ("x_InstanceType", "x_OperatingSystem"):
         if col in j.columns:
             aggs[col] = ibis.ifelse(inst, j[col], nothing).max()
-    g = j.group_by(**keys).aggregate(**aggs)
+    # aggregates that are NULL in every group (no volume, aged or instance row, no owner tag key): not computed
+    wanted = tag_match_key(owner_tag)
+    null = (["vqty"] * (not has_volume) + ["first_seen"] * (aged_kinds is not None and not has_aged)
+            + ["owner"] * (not any(tag_match_key(k) == wanted for ks in lists for k in ks))
+            + ["description", "x_InstanceType", "x_OperatingSystem"] * (not has_inst))
+    null = {name: ibis.null(aggs[name].type()) for name in null if name in aggs}
+    g = j.group_by(**keys).aggregate(**{name: agg for name, agg in aggs.items() if name not in null})
+    g = g.mutate(**null).select(*keys, *aggs)
     names = {f"is_{name}" if name in kinds else name: b for name, b in bit.items()}
     return g.mutate(period=billing_period(g), **{name: (g.mask & b) != 0 for name, b in names.items()}).cache()
 
