@@ -131,7 +131,9 @@ def scan_charges(t: ir.Table, kinds: dict, *, owner_tag: str, volume_kinds: tupl
     g = j.group_by(**keys).aggregate(**{name: agg for name, agg in aggs.items() if name not in null})
     g = g.mutate(**null).select(*keys, *aggs)
     names = {f"is_{name}" if name in kinds else name: b for name, b in bit.items()}
-    return g.mutate(period=billing_period(g), **{name: (g.mask & b) != 0 for name, b in names.items()}).cache()
+    out = g.mutate(period=billing_period(g), **{name: (g.mask & b) != 0 for name, b in names.items()})
+    # PySpark's cache does not register the in-memory kinds table (ibis 12), so there each check recomputes it
+    return out.cache() if t._find_backend().name == "duckdb" else out
 
 
 __all__ = ["SPOT_TAGS", "scan_charges", "usage_type"]
