@@ -123,7 +123,8 @@ def source_sql(f: Path) -> tuple[str, dict]:
     """The file as stored (CSV as text, so every value is checked by our casts), as a FROM clause."""
     if f.name.lower().endswith(".parquet"):
         return "read_parquet($path)", {"path": str(f)}
-    return ("read_csv($path, all_varchar = true, header = true, nullstr = $nulls)",
+    # 8 MB read buffers: DuckDB's default for a .gz held ~8 GB for a 10M-row file, these ~0.5 GB (and faster)
+    return ("read_csv($path, all_varchar = true, header = true, nullstr = $nulls, buffer_size = 8388608)",
             {"path": str(f), "nulls": NULL_STRINGS})
 
 
