@@ -99,3 +99,21 @@ def test_too_little_memory_is_a_clear_error_and_the_spill_folder_exists(tmp_path
     assert (tmp_path / "new" / "cache" / "duckdb-spill").is_dir()  # DuckDB spills there past the limit
     monkeypatch.delenv("FINOPS_READER_MEMORY")  # DuckDB's own limit: it loads
     assert load_charges(tmp_path / "data", con=connect()).table.count().execute() > 100_000
+
+
+def test_two_processes_loading_the_same_new_export_at_once(tmp_path):
+    """Voila preheats several apps at once: each load writes a file of its own, then the kept table is one."""
+    import os
+    import subprocess
+    import sys
+
+    f = tmp_path / "focus.csv"
+    f.write_text("\n".join(SAMPLE.read_text().splitlines()[:301]) + "\n")  # 300 rows no other test loads
+    env = dict(os.environ, FINOPS_CACHE_DIR=str(tmp_path / "cache"))
+    code = f"from finops_nb import load_charges; print(load_charges({str(f)!r}).table.count().execute())"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
+    assert [out.split()[-1] for out, _ in outs] == ["300"] * 3
+    assert not list((tmp_path / "cache" / "canonical").glob("*.part"))

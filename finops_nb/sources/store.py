@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -91,7 +93,8 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
         work.con.execute("SET memory_limit = ?", [limit])
     path = canonical_path(files, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_suffix(".parquet.part")
+    # a name of this load's own: apps preheating side by side may read the same export at the same time
+    part = path.with_suffix(f".parquet.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     try:
         charges = reader(files, work, dest=part)  # the reader streams the checked table into `part`
         where = {str(f): i for i, f in enumerate(charges.files)}
