@@ -106,8 +106,12 @@ out = {"seconds": time.perf_counter() - t0}
 
 def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
     """Run ``cmd``; return wall seconds, peak of the summed RSS of its process tree (MB) and its stdout."""
+    import tempfile
+
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # output goes to files: a pipe nobody reads until the end fills up (DuckDB's progress bar) and blocks the child
+    out_f, err_f = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(cmd, env=env, stdout=out_f, stderr=err_f, text=True)
     root, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -116,7 +120,9 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
         except psutil.Error:
             pass
         time.sleep(0.1)
-    out, err = proc.communicate()
+    out_f.seek(0)
+    err_f.seek(0)
+    out, err = out_f.read(), err_f.read()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n{err[-3000:]}")
     return time.perf_counter() - t0, peak / 2**20, out
