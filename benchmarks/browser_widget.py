@@ -24,7 +24,6 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -121,30 +120,6 @@ def start_voila(port: int, env: dict, log: Path, notebook: str) -> subprocess.Po
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM Voila's process group, then SIGKILL it and the kernels (their own sessions) if still there."""
-    import psutil
-
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.Error:
-        children = []
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    _, alive = psutil.wait_procs(children, timeout=5)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
-
-
 def wait_for_pool(log: Path, proc: subprocess.Popen, timeout: float, notebook: str) -> float:
     """Seconds until Voila logs the app's kernel pool as filled (the notebook then waits for a visit)."""
     t0 = time.monotonic()
@@ -209,6 +184,8 @@ def measure(args) -> dict:
             finally:
                 browser.close()
     finally:
+        from finops_nb.app import stop
+
         stop(proc)
     return out
 

@@ -6,6 +6,8 @@ stripped, no tracebacks shown to visitors, idle kernels culled after 10 minutes,
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +34,32 @@ def serve(port: int = 8866, *, open_browser: bool = False) -> int:
         return subprocess.call(voila_command(port, open_browser=open_browser), cwd=folder)
     except KeyboardInterrupt:
         return 0
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a Voila started with ``start_new_session=True``: SIGTERM its process group (Voila then shuts its
+    kernels down), SIGKILL whatever is left, kernels included (they run in sessions of their own)."""
+    import psutil  # installed with ipykernel
+
+    try:
+        stragglers = psutil.Process(proc.pid).children(recursive=True)  # kernels run in their own sessions
+    except psutil.Error:
+        stragglers = []
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+    _, alive = psutil.wait_procs(stragglers, timeout=5)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass

@@ -8,17 +8,15 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 from conftest import ROOT, free_port
 from playwright.sync_api import expect, sync_playwright
 
-from finops_nb.app import apps_dir, voila_command
+from finops_nb.app import apps_dir, stop, voila_command
 
 pytestmark = pytest.mark.browser
 
@@ -74,31 +72,6 @@ def _answers_http(port: int) -> bool:
         conn.close()
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM Voila's process group (Voila then shuts its kernels down), SIGKILL whatever is left."""
-    try:
-        stragglers = psutil.Process(proc.pid).children(recursive=True)  # kernels run in their own sessions
-    except psutil.Error:
-        stragglers = []
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
-    _, alive = psutil.wait_procs(stragglers, timeout=5)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
-
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory) -> VoilaServer:
@@ -122,7 +95,7 @@ def voila(tmp_path_factory) -> VoilaServer:
             time.sleep(0.25)
         yield server
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
