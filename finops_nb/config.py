@@ -43,11 +43,14 @@ def engine_url(url: str | None = None) -> str:
 
 
 def reports_dir(out: str | os.PathLike | None = None) -> Path:
-    return Path(out or os.environ.get("FINOPS_REPORTS_DIR", "reports"))
+    """Absolute: papermill changes the working directory while a notebook runs (the report runs them side by
+    side), so a relative path would land under notebooks/."""
+    return Path(out or os.environ.get("FINOPS_REPORTS_DIR", "reports")).absolute()
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("FINOPS_CACHE_DIR") or Path.home() / ".cache" / "finops-nb")
+    """Absolute, for the same reason as ``reports_dir``."""
+    return Path(os.environ.get("FINOPS_CACHE_DIR") or Path.home() / ".cache" / "finops-nb").absolute()
 
 
 def cache_enabled() -> bool:

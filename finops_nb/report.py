@@ -98,7 +98,7 @@ def run_report(month: str, data: str | None = None, *, out: str | Path | None = 
 
         data_path = str(sync_prefix(source, show_progress=show_progress).folder)
     else:
-        data_path = source
+        data_path = str(Path(source).absolute())  # the working directory changes while notebooks run
     # Read and check the input once before any notebook runs: bad input stops here with file, row and
     # column (exit code 2), and the notebooks reuse the parse cache.
     checked = load_charges(data_path, show_progress=show_progress)

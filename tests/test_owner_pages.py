@@ -96,3 +96,20 @@ def test_the_report_writes_the_pages_and_a_failure_fails_the_report(tmp_path, ca
     assert manifest["steps"][0]["status"] == "failed" and "Error" in manifest["steps"][0]["error"]
     assert (bad / "only.html").exists() and "FAILED" in (bad / "index.html").read_text()
     assert "owner pages failed" in (bad / "report.log").read_text()
+
+
+def test_a_relative_out_folder_while_notebooks_run_side_by_side(tmp_path, monkeypatch):
+    """`make report` writes to the relative reports/: papermill changes the working directory while a notebook
+    runs beside the owner pages, so every path is made absolute first."""
+    import nbformat
+
+    from finops_nb.cli import main
+
+    nbs = tiny_notebooks(tmp_path / "nbs")
+    nb = nbformat.read(nbs / "only.ipynb", as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("import time; time.sleep(10)"))  # busy while the pages are made
+    nbformat.write(nb, nbs / "only.ipynb")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--month", "2024-09", "--out", "rel", "--notebooks-dir", str(nbs)]) == 0
+    assert (tmp_path / "rel" / "2024-09" / "owners" / "index.html").exists()
+    assert not (nbs / "rel").exists()
