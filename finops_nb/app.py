@@ -39,7 +39,7 @@ def serve(port: int = 8866, *, open_browser: bool = False) -> int:
 def stop(proc: subprocess.Popen) -> None:
     """Stop a Voila started with ``start_new_session=True``: SIGTERM its process group (Voila then shuts its
     kernels down), SIGKILL whatever is left, kernels included (they run in sessions of their own)."""
-    import psutil  # installed with ipykernel
+    import psutil
 
     try:
         stragglers = psutil.Process(proc.pid).children(recursive=True)  # kernels run in their own sessions

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from decimal import Decimal
 
 import pytest
 from conftest import SAMPLE
 
-from finops_nb import load_charges
+from finops_nb import connect, load_charges
 from finops_nb.cli import main
 from finops_nb.errors import DataError
 
@@ -55,6 +56,33 @@ def test_truncated_gzip(tmp_path, con):
         load_charges(cut, con=con)
     assert err.value.file == str(cut)
 
+
+
+def test_the_columns_of_a_file_come_from_its_header_alone(tmp_path):
+    """Planning a read looks at the header only: a file cut after its first rows still gives its columns
+    (reading the rows here once held a whole 10M-row CUR in memory, 8 GB)."""
+    import duckdb
+
+    from finops_nb.sources.base import source_columns
+
+    full = tmp_path / "full.csv.gz"
+    with gzip.open(full, "wt") as out:
+        out.write(HEADER + "".join(ROW.format(cost=f"{i}.00") for i in range(300_000)))
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    assert list(source_columns(duckdb.connect(), cut)) == HEADER.strip().split(",")
+    with pytest.raises(DataError, match="cut short") as err:  # DuckDB alone would load the first 149,962 rows
+        load_charges(cut, con=connect())
+    assert err.value.file == str(cut)
+
+
+def test_a_gzip_file_of_several_members_loads_every_member(tmp_path, con):
+    """gzip allows members one after another (``cat a.gz b.gz``, pigz, some exporters): all are read."""
+    f = tmp_path / "two.csv.gz"
+    f.write_bytes(gzip.compress((HEADER + ROW.format(cost="1.25")).encode())
+                  + gzip.compress(ROW.format(cost="2.50").encode()))
+    t = load_charges(f, con=con).table
+    assert t.BilledCost.sum().execute() == Decimal("3.75")
 
 def test_gzip_and_parquet_load_the_same_totals(tmp_path, con):
     gz = tmp_path / "focus.csv.gz"

@@ -8,10 +8,13 @@ import tomllib
 import yaml
 from conftest import ROOT
 
+CONDA_NAMES = {"python-isal": "isal"}  # conda-forge name -> PyPI name
+
 
 def _split(req: str) -> tuple[str, str]:
     m = re.match(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*(.*?)\s*$", req.split("#")[0])
-    return m.group(1).lower(), m.group(3).replace(" ", "")
+    name = m.group(1).lower()
+    return CONDA_NAMES.get(name, name), m.group(3).replace(" ", "")
 
 
 def test_environment_yml_mirrors_pyproject():

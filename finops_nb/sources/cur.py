@@ -23,12 +23,12 @@ from finops_nb.sources.base import (
     Note,
     ParsePlan,
     check_conservation,
+    check_inputs,
     drop_diagnostics,
     money_sql,
     q,
     read_files,
     read_sql,
-    refuse_duplicates,
     source_columns,
     source_totals,
     table_notes,
@@ -112,7 +112,7 @@ def read_cur(files: list[Path], con: ibis.BaseBackend, dest: Path | None = None)
     unblended cost is then summed from the files themselves for the conservation check.
     """
     db = raw_duckdb(con)
-    refuse_duplicates(files)
+    check_inputs(files)
     notes: list[Note] = []
     plans: list[ParsePlan] = []
     present: set[str] = set()

@@ -22,13 +22,13 @@ from finops_nb.sources.base import (
     Note,
     ParsePlan,
     check_conservation,
+    check_inputs,
     drop_diagnostics,
     head_text,
     money_sql,
     q,
     raw,
     read_files,
-    refuse_duplicates,
     source_columns,
     source_totals,
     table_notes,
@@ -53,7 +53,7 @@ def read_focus(files: list[Path], con: ibis.BaseBackend, dest: Path | None = Non
     source totals are summed from the files themselves for the conservation check.
     """
     db = raw_duckdb(con)
-    refuse_duplicates(files)
+    check_inputs(files)
     header_notes: list[list[Note]] = [[] for _ in files]
     plans, headers = [], []
     for i, f in enumerate(files):
