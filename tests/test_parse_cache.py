@@ -117,3 +117,23 @@ def test_two_processes_loading_the_same_new_export_at_once(tmp_path):
     assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
     assert [out.split()[-1] for out, _ in outs] == ["300"] * 3
     assert not list((tmp_path / "cache" / "canonical").glob("*.part"))
+
+
+def test_a_killed_load_leaves_no_part_file_behind_the_next_load(tmp_path):
+    """A load killed halfway leaves its part file; the next load removes it, never one still being written."""
+    import os
+    import subprocess
+    import sys
+
+    f = tmp_path / "focus.csv"
+    f.write_text("\n".join(SAMPLE.read_text().splitlines()[:201]) + "\n")  # 200 rows no other test loads
+    folder = canonical_path([f], "focus").parent
+    folder.mkdir(parents=True, exist_ok=True)
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = folder / f"charges-0123.parquet.{ended.stdout.strip()}-deadbeef.part"
+    writing = folder / f"charges-4567.parquet.{os.getpid()}-cafe0001.part"
+    killed.write_bytes(b"PAR1")
+    writing.write_bytes(b"PAR1")
+    load_charges(f, con=connect())
+    assert not killed.exists() and writing.exists()
+    writing.unlink()

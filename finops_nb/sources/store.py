@@ -70,6 +70,22 @@ def restore(files: list[Path], kind: str, con: ibis.BaseBackend) -> Charges | No
                    parquet=path)
 
 
+def remove_stray_parts(folder: Path) -> list[Path]:
+    """Remove the part files of loads that were killed (their process is gone); returns them.
+
+    A load writes ``charges-<key>.parquet.<pid>-<id>.part`` and renames it when every check passed, or
+    removes it when one failed; only a killed process leaves it behind."""
+    import psutil
+
+    gone = []
+    for part in folder.glob("charges-*.parquet.*.part"):
+        pid = part.name.rsplit(".", 2)[-2].split("-")[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            part.unlink(missing_ok=True)
+            gone.append(part)
+    return gone
+
+
 def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -> Charges:
     """``reader(files, duckdb)``, its checked table written to the store and read back from there into ``con``.
 
@@ -93,6 +109,7 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
         work.con.execute("SET memory_limit = ?", [limit])
     path = canonical_path(files, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stray_parts(path.parent)
     # a name of this load's own: apps preheating side by side may read the same export at the same time
     part = path.with_suffix(f".parquet.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
     try:
