@@ -218,3 +218,47 @@ def test_default_rules_share_services_then_use_the_tag(tmp_path, con):
     got = al.allocate_owners(t, rules).execute().groupby(["owner", "allocation_rule"]).EffectiveCost.sum()
     # by hand: support 4 -> shared; tagged 6 -> web; the untagged 1 in account 111 -> platform
     assert got.to_dict() == {("platform", "account"): 1, ("shared", "shared services"): 4, ("web", "tag:team"): 6}
+
+
+def test_cost_categories_from_every_export_flavour(tmp_path, con):
+    """AWS puts cost categories in CUR 2.0's map ``cost_category``, legacy ``costCategory/<Name>`` columns and
+    the FOCUS export's map ``x_CostCategories``: a ``cost_category`` rule reads each (names of any spelling)."""
+    import duckdb
+
+    cur = ("bill_billing_period_start_date,line_item_usage_start_date,line_item_line_item_type,"
+           "line_item_unblended_cost,line_item_currency_code,line_item_resource_id")
+    cur2 = tmp_path / "cur2" / "cur.csv"
+    cur2.parent.mkdir()
+    cur2.write_text(cur + ',cost_category\n2025-03-01,2025-03-02,Usage,10,USD,i-1,"{""Team"": ""web""}"\n'
+                    "2025-03-01,2025-03-02,Usage,5,USD,i-2,{}\n")
+    legacy = tmp_path / "legacy" / "cur.csv"
+    legacy.parent.mkdir()
+    legacy.write_text("bill/BillingPeriodStartDate,lineItem/UsageStartDate,lineItem/LineItemType,lineItem/UnblendedCost,"
+                      "lineItem/CurrencyCode,lineItem/ResourceId,costCategory/Team\n"
+                      "2025-03-01,2025-03-02,Usage,10,USD,i-1,web\n2025-03-01,2025-03-02,Usage,5,USD,i-2,\n")
+    parquet = tmp_path / "cur2.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM (VALUES ('2025-03-01','2025-03-02','Usage','10','USD','i-1', "
+               f"MAP {{'team': 'web'}}), ('2025-03-01','2025-03-02','Usage','5','USD','i-2', "
+               f"MAP {{}}::MAP(VARCHAR, VARCHAR))) t({cur}, "
+               f"cost_category)) TO '{parquet}' (FORMAT parquet)")
+    focus = tmp_path / "focus" / "bill.csv"
+    focus.parent.mkdir()
+    focus.write_text("BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargeCategory,ResourceId,BilledCost,"
+                     'EffectiveCost,x_CostCategories\nUSD,2025-03-01,2025-03-02,Usage,i-1,10,10,"{""Team"": ""web""}"\n'
+                     "USD,2025-03-01,2025-03-02,Usage,i-2,5,5,\n")
+    for path in (cur2, legacy, parquet, focus):
+        t = load_charges(path, con=con).table
+        got = al.cost_by_rule(t, [{"cost_category": "TEAM"}], month="2025-03").execute()
+        # by hand: i-1 (10) belongs to web by its cost category; i-2 (5) has none
+        assert {(r.owner, r.allocation_rule): r.cost for r in got.itertuples()} == {
+            ("web", "cost_category:TEAM"): Decimal(10), ("unallocated", "unallocated"): Decimal(5)}, path
+
+
+def test_a_broken_cost_category_map_names_file_row_and_column(tmp_path, con):
+    f = tmp_path / "cur.csv"
+    f.write_text("bill_billing_period_start_date,line_item_usage_start_date,line_item_line_item_type,"
+                 "line_item_unblended_cost,line_item_currency_code,cost_category\n"
+                 '2025-03-01,2025-03-02,Usage,10,USD,{}\n2025-03-01,2025-03-02,Usage,5,USD,"{""Team"": "\n')
+    with pytest.raises(DataError) as err:
+        load_charges(f, con=con)
+    assert (err.value.row, err.value.column) == (2, "cost_category")

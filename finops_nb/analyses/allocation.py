@@ -11,9 +11,11 @@ Owner rules are an ordered list; the first rule that gives a row an owner wins:
   ``common.tag_value``); an empty value does not match.
 - ``{"account": {"111122223333": "payments", "Sandbox": "research"}}``: a table of SubAccountId or
   SubAccountName to owner.
-- ``{"cost_category": "Team"}``: an AWS cost-category value, from a column ``x_CostCategory<Name>`` (any case
-  or punctuation, e.g. ``x_cost_category_team``) when the table has one, else a tag ``CostCategory:<Name>``
-  (matched like any tag, so ``cost_category/team`` too).
+- ``{"cost_category": "Team"}``: an AWS cost-category value: the entry ``<Name>`` of the map ``x_CostCategories``
+  (AWS's FOCUS export; the CUR reader fills it from CUR 2.0's ``cost_category`` and legacy ``costCategory/<Name>``
+  columns), else a column ``x_CostCategory<Name>`` (any case or punctuation, e.g. ``x_cost_category_team``),
+  else a tag ``CostCategory:<Name>`` (matched like any tag, so ``cost_category/team`` too); names match on
+  their letters and digits.
 - ``{"match": {"ServiceName": ["AWS Support (Business)"]}, "owner": "shared"}``: rows whose columns equal one
   of the values; ``"without_tag": "team"`` restricts it to rows without that tag (e.g. untagged networking).
 
@@ -38,6 +40,7 @@ from finops_nb.analyses.common import (
     charge_kind,
     for_month,
     group_keys,
+    map_value,
     one_of,
     tag_match_key,
     tag_value,
@@ -137,9 +140,11 @@ def rule_owner(t: ir.Table, rule: Mapping) -> ir.StringValue:
         return _nonempty(tag_value(t, rule["tag"]))
     if "cost_category" in rule:
         name = tag_match_key(rule["cost_category"])
-        cols = [c for c in t.columns if tag_match_key(c) == f"xcostcategory{name}"]
-        from_tag = _nonempty(tag_value(t, f"costcategory{name}"))
-        return ibis.coalesce(_nonempty(t[cols[0]].cast("string")), from_tag) if cols else from_tag
+        maps = [map_value(t[c], name) for c in t.columns
+                if tag_match_key(c) == "xcostcategories" and t[c].type().is_map()]
+        cols = [t[c].cast("string") for c in t.columns if tag_match_key(c) == f"xcostcategory{name}"]
+        found = [_nonempty(v) for v in [*maps, *cols, tag_value(t, f"costcategory{name}")]]
+        return ibis.coalesce(*found) if len(found) > 1 else found[0]
     if "account" in rule:
         table = {str(k): str(v) for k, v in rule["account"].items()}
         return ibis.cases(*((t.SubAccountId == k, v) for k, v in table.items()),

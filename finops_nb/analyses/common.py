@@ -86,7 +86,12 @@ def tag_value(t: ir.Table, key: str | ir.StringValue, *, case_sensitive: bool = 
 
 def _tag_value_per_row(t: ir.Table, key: str | ir.StringValue) -> ir.StringValue:
     """``tag_value`` by normalizing each row's keys and taking the first whose form matches."""
-    keys, values = t.Tags.keys(), t.Tags.values()
+    return map_value(t.Tags, key)
+
+
+def map_value(m: ir.MapValue, key: str | ir.StringValue) -> ir.StringValue:
+    """The value of the first key of the map ``m`` whose form (``tag_match_key``) is ``key``'s, NULL if none."""
+    keys, values = m.keys(), m.values()
     wanted = tag_match_key(key) if isinstance(key, str) else _clean_key(key)
     idx = keys.map(_clean_key).index(wanted)
     # the position as int32: Spark's element_at takes an INT index (DuckDB takes any integer)

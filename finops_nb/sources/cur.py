@@ -178,6 +178,13 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, set[str]]:
     if resource_tags and not raw_types[resource_tags].upper().startswith("MAP"):
         checks.append((resource_tags, "Tags", "tags"))
     exprs["Tags"] = tags_sql
+    # cost categories (legacy columns, CUR 2.0's map) as one map, as AWS's FOCUS export carries them
+    cc_map = next((h for h in raw_types if snake(h) == "cost_category"), None)
+    categories = [(key, h) for h in raw_types if (key := cost_category_key(h)) is not None]
+    exprs["x_CostCategories"], cc_params = _map_expr(categories, cc_map, raw_types, param="cc")
+    params.update(cc_params)
+    if cc_map and not raw_types[cc_map].upper().startswith("MAP"):
+        checks.append((cc_map, "x_CostCategories", "tags"))
     if pre:
         params["product_shape"] = shape
     plan = ParsePlan(exprs, checks, required={c: by_field[c] for c in REQUIRED},
@@ -211,16 +218,36 @@ def _tags_expr(tags: list[tuple[str, str]], resource_tags: str | None, raw_types
 
     Tag keys taken from headers are bound as parameters. Empty values are no tag.
     """
+    return _map_expr(tags, resource_tags, raw_types, param="tag", drop="^user_")
+
+
+def cost_category_key(header: str) -> str | None:
+    """The cost category of a legacy cost-category column, or None when ``header`` is not one.
+
+    ``costCategory/Team`` -> ``Team`` (legacy CSV); ``cost_category_team`` -> ``team`` (legacy Parquet). CUR 2.0
+    keeps them in the map column ``cost_category`` instead."""
+    name = snake(header)
+    if not name.startswith("cost_category_"):
+        return None
+    return header.split("/", 1)[1] if "/" in header else name.removeprefix("cost_category_")
+
+
+def _map_expr(columns: list[tuple[str, str]], map_column: str | None, raw_types: dict[str, str], *, param: str,
+              drop: str | None = None) -> tuple[str, dict]:
+    """SQL for a key/value map from one column per key (``columns``: key, header; keys bound as parameters
+    ``$<param><i>``) and/or a map column (a MAP, or JSON text; ``drop``: a pattern removed from its keys).
+    Empty values are no entry; NULL when there are neither."""
     parts, params = [], {}
-    if tags:
-        entries = ", ".join(f"struct_pack(k := $tag{i}, v := NULLIF(CAST({q(h)} AS VARCHAR), ''))"
-                            for i, (_, h) in enumerate(tags))
-        params = {f"tag{i}": k for i, (k, _) in enumerate(tags)}
+    if columns:
+        entries = ", ".join(f"struct_pack(k := ${param}{i}, v := NULLIF(CAST({q(h)} AS VARCHAR), ''))"
+                            for i, (_, h) in enumerate(columns))
+        params = {f"{param}{i}": k for i, (k, _) in enumerate(columns)}
         parts.append(f"map_from_entries(list_filter([{entries}], e -> e.v IS NOT NULL))")
-    if resource_tags:
-        as_map = tags_map_sql(resource_tags, raw_types[resource_tags])
+    if map_column:
+        as_map = tags_map_sql(map_column, raw_types[map_column])
+        key = f"regexp_replace(e.key, '{drop}', '')" if drop else "e.key"
         parts.append(f"map_from_entries(list_transform(list_filter(map_entries({as_map}), e -> e.value IS NOT NULL "
-                     "AND e.value <> ''), e -> struct_pack(k := regexp_replace(e.key, '^user_', ''), v := e.value)))")
+                     f"AND e.value <> ''), e -> struct_pack(k := {key}, v := e.value)))")
     if not parts:
         return f"CAST(NULL AS {schema.TAGS})", params
     if len(parts) == 1:

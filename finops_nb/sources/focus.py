@@ -136,11 +136,14 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, dict[str, str
             exprs[target] = _typed_expr(by_target[target], target, raw_types[by_target[target]])
         else:
             exprs[target] = f"CAST(NULL AS {typ})"
+    checks = [(header, target, schema.COLUMNS[target])
+              for target, header in by_target.items() if schema.COLUMNS[target] != schema.STRING]
     for h, target in mapping.items():
         if target.startswith("x_"):
             exprs[target] = q(h)
-    checks = [(header, target, schema.COLUMNS[target])
-              for target, header in by_target.items() if schema.COLUMNS[target] != schema.STRING]
+            if re.sub(r"[^a-z0-9]", "", target.lower()) == "xcostcategories":  # AWS's cost categories: a map
+                exprs[target] = tags_map_sql(h, raw_types[h])
+                checks.append((h, target, schema.TAGS))
     extra, keep_raw = _diagnostics(by_target, raw_types)
     plan = ParsePlan(exprs, checks, required={c: c for c in schema.REQUIRED_VALUES if c in by_target},
                      required_why="FOCUS requires a value", extra=extra, keep_raw=keep_raw, params={"zone": ZONE_RE})

@@ -178,6 +178,7 @@ SELECT
     reservation_unused_amortized_upfront_fee_for_billing_period AS x_ReservationUnusedAmortizedUpfrontFee,
     reservation_unused_recurring_fee AS x_ReservationUnusedRecurringFee,
     reservation_end_time AS x_ReservationEndTime,
+    x_CostCategories,
     COLUMNS('^__')
 FROM c
 )
