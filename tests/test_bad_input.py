@@ -59,19 +59,28 @@ def test_truncated_gzip(tmp_path, con):
 
 
 def test_the_columns_of_a_file_come_from_its_header_alone(tmp_path):
-    """Planning a read looks at the header only: a file cut after its first rows still gives its columns
-    (reading the rows here once held a whole 10M-row CUR in memory, 8 GB)."""
+    """Planning a read looks at the header only (reading the rows here once held a whole 10M-row CUR in
+    memory, 8 GB): a file whose row 30,001 is broken still gives its columns; the load then names the file."""
     import duckdb
 
     from finops_nb.sources.base import source_columns
 
+    f = tmp_path / "late.csv"
+    f.write_text(HEADER + "".join(ROW.format(cost=f"{i}.00") for i in range(30_000)) + "USD,1,2,3,4,5,6,7,8,9\n")
+    assert list(source_columns(duckdb.connect(), f)) == HEADER.strip().split(",")
+    with pytest.raises(DataError) as err:
+        load_charges(f, con=connect())
+    assert err.value.file == str(f)
+
+
+def test_a_cut_gzip_file_is_refused(tmp_path):
+    """DuckDB reads a gzip file cut short up to the cut without an error (149,962 of these 300,000 rows)."""
     full = tmp_path / "full.csv.gz"
     with gzip.open(full, "wt") as out:
         out.write(HEADER + "".join(ROW.format(cost=f"{i}.00") for i in range(300_000)))
     cut = tmp_path / "cut.csv.gz"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    assert list(source_columns(duckdb.connect(), cut)) == HEADER.strip().split(",")
-    with pytest.raises(DataError, match="cut short") as err:  # DuckDB alone would load the first 149,962 rows
+    with pytest.raises(DataError, match="cut short") as err:
         load_charges(cut, con=connect())
     assert err.value.file == str(cut)
 
