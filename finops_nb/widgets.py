@@ -382,16 +382,19 @@ class CommitmentPlanner:
     """Term, payment option and lookback selectors and a commitment slider over the hourly eligible spend of
     the lookback window ending at the month end (expiring commitments added back): savings curve, savings,
     utilization and coverage. The discount is the bill's own rate where present, else the shipped table's
-    (``commitments.discount_for``)."""
+    (``commitments.discount_for``). ``observed`` (``observed_discount``) and ``state`` (``summarize_commitments``)
+    of ``month``: pass them when the caller has them (notebook 30), else they are read here."""
 
     quiet = False
 
-    def __init__(self, charges: Charges, *, month: str | None = None, steps: int = 40, expiring_within: int = 90):
+    def __init__(self, charges: Charges, *, month: str | None = None, steps: int = 40, expiring_within: int = 90,
+                 observed: tuple | None = None, state: pd.DataFrame | None = None):
         from finops_nb.analyses import commitments
 
         self.cm, self.t, self.steps, self.expiring_within = commitments, charges.table, steps, expiring_within
         self.month = month or _busiest_month(self.t)
-        self.observed = commitments.observed_discount(self.t, month=self.month)
+        self.observed = commitments.observed_discount(self.t, month=self.month) if observed is None else observed
+        self.state = commitments.summarize_commitments(self.t, month=self.month) if state is None else state
         self.term = w.Dropdown(options=list(commitments.TERMS), value="1y", description="Term")
         self.payment = w.Dropdown(options=list(commitments.PAYMENTS), value="no-upfront", description="Payment")
         self.lookback = w.Dropdown(options=list(commitments.LOOKBACK_DAYS), value=30, description="Lookback (d)")
@@ -411,7 +414,7 @@ class CommitmentPlanner:
         days = int(self.lookback.value)
         if days not in self._series:
             h = self.cm.hourly_spend_after_expiry(self.t, month=self.month, within_days=self.expiring_within,
-                                                  lookback_days=days)
+                                                  lookback_days=days, state=self.state)
             totals = h.groupby("currency").eligible_after_expiry.sum()
             cur = totals.idxmax() if len(totals) else None
             self._series[days] = (cur, (h[h.currency == cur] if cur else h).eligible_after_expiry)

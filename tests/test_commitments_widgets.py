@@ -24,3 +24,15 @@ def test_planner_follows_term_payment_and_lookback(tmp_path):
     # the slider at 0: nothing saved, utilization n/a
     p.commitment.value = 0
     assert "<b>0.0000 USD</b>" in p.stats.value and "n/a" in p.stats.value and "<svg" in p.chart.value
+
+
+def test_planner_takes_the_callers_discount_and_commitments(tmp_path):
+    """Notebook 30 hands the planner what it read already; the planner uses it instead of reading again."""
+    from finops_nb.analyses import commitments as cm
+
+    charges = steady_bill(tmp_path)
+    state = cm.summarize_commitments(charges.table, month="2025-03")
+    p = CommitmentPlanner(charges, month="2025-03", observed=(0.5, "caller rate"), state=state)
+    # 720 hours at 1.00 with d = 50 %: C = 0.50 covers every hour, savings 720 * 0.5 = 360.00
+    assert p.commitment.value == pytest.approx(0.5) and p.best.savings == pytest.approx(360.0)
+    assert "caller rate" in p.stats.value and p.state is state
