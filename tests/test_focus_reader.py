@@ -114,3 +114,19 @@ def test_spec_scenario_spelling_and_blank_lines(con):
     assert "SkuPriceId" in ch.table.columns
     assert any(n.code == "column-spelling" and "SkuPriceid" in n.message for n in ch.notes)
     assert "x_CommitmentDiscountUnitPrice" in ch.table.columns
+
+
+def test_quirk_notes_of_a_folder_name_each_file_and_its_rows(tmp_path, con):
+    """The notes of several files come from one grouped read, each with its own file and counts."""
+    head = "BillingCurrency,BillingPeriodStart,ChargePeriodStart,ChargeCategory,ChargeFrequency,BilledCost\n"
+    (tmp_path / "a.csv").write_text(head + "USD,2025-01-01,2025-01-02T00:00:00,Usage,usage-based,1\n"
+                                    "USD,2025-01-01,2025-01-02T01:00:00,Usage,Usage-Based,2\n"
+                                    "USD,2025-01-01,2025-01-02T02:00:00,Usage,Usage-based,3\n")
+    (tmp_path / "b.csv").write_text(head + "USD,2025-01-01,2025-01-03T00:00:00Z,Usage,Usage-Based,4\n"
+                                    "USD,2025-01-01,2025-01-03T00:00:00Z,Usage,Hourly,5\n")
+    notes = {(n.code, n.file.rsplit("/", 1)[-1]): n for n in load_charges(tmp_path, con=con).notes if n.file}
+    # a.csv: 3 zone-less timestamps, 2 values respelled; b.csv: zoned, 1 value FOCUS does not allow
+    assert notes[("zoneless-timestamps", "a.csv")].rows == 3 and ("zoneless-timestamps", "b.csv") not in notes
+    assert notes[("allowed-value-spelling", "a.csv")].rows == 2 and ("allowed-value-spelling", "b.csv") not in notes
+    other = notes[("not-allowed-value", "b.csv")]
+    assert other.rows == 1 and "Hourly" in other.message and ("not-allowed-value", "a.csv") not in notes

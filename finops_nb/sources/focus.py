@@ -61,15 +61,12 @@ def read_focus(files: list[Path], con: ibis.BaseBackend, dest: Path | None = Non
         plans.append(plan)
         headers.append((by_target, raw_types))
     notes = read_files(db, files, plans, "SELECT * FROM __input", TABLE, dest)
-    try:
-        for i, f in enumerate(files):
-            db.execute(f"CREATE OR REPLACE TEMP VIEW __focus_file AS SELECT * FROM {TABLE} WHERE __file = {i}")
-            notes += header_notes[i] + _quirk_notes(db, f, "__focus_file", *headers[i])
-            if "BillingCurrency" not in headers[i][0]:
-                notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under "
-                                  "an unknown currency and never added to another currency", file=str(f)))
-    finally:
-        db.execute("DROP VIEW IF EXISTS __focus_file")
+    found = _quirk_counts(db, TABLE)  # one read of the table for every file's notes
+    for i, f in enumerate(files):
+        notes += header_notes[i] + _quirk_notes(f, found.get(i, {}), *headers[i])
+        if "BillingCurrency" not in headers[i][0]:
+            notes.append(Note("warning", "no-currency", "no BillingCurrency column: amounts are grouped under "
+                              "an unknown currency and never added to another currency", file=str(f)))
     source = source_totals(db, files, plans, "BillingPeriodStart", "BillingCurrency", "BilledCost")
     notes += _fix_purchase_double_count(con, db, dest)
     check_conservation(db, source, TABLE, "files'")
@@ -166,8 +163,47 @@ def _diagnostics(by_target: dict[str, str], raw_types: dict[str, str]) -> tuple[
     return extra, keep
 
 
-def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: dict[str, str]) -> list[Note]:
-    """Real exports' known deviations, kept as they are (or fixed as stated) and reported."""
+COST_COLUMNS = ("EffectiveCost", "ListCost", "ContractedCost")
+
+
+def _quirk_counts(db, table: str) -> dict[int, dict]:
+    """Per file (``__file``), in one grouped read of ``table``: the counts and distinct values the quirk notes
+    report (``_quirk_notes``)."""
+    have = {r[0] for r in db.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                     [table]).fetchall()}
+    az = "regexp_matches(AvailabilityZone, '^[0-9.eE+-]+$')"
+    aggs = {"az_n": f"count(*) FILTER (WHERE {az})",
+            "az_who": f"string_agg(DISTINCT ProviderName, ', ') FILTER (WHERE {az})"}
+    if "__zoneless" in have:
+        aggs["zoneless"] = "count(*) FILTER (WHERE __zoneless)"
+    for col, allowed in schema.ALLOWED.items():
+        spelled = f"__spelled_{col}"
+        if spelled in have:
+            aggs[f"fixed_n_{col}"] = f"count({q(spelled)})"
+            aggs[f"fixed_v_{col}"] = f"string_agg(DISTINCT {q(spelled)}, ', ')"
+        other = f"{q(col)} IS NOT NULL AND {q(col)} NOT IN ({', '.join(_lit(v) for v in allowed)})"
+        aggs[f"other_n_{col}"] = f"count(*) FILTER (WHERE {other})"
+        aggs[f"other_v_{col}"] = f"string_agg(DISTINCT {q(col)}, ', ') FILTER (WHERE {other})"
+    for col in COST_COLUMNS:
+        aggs[f"empty_n_{col}"] = f"count(*) FILTER (WHERE {q(col)} IS NULL)"
+        aggs[f"empty_who_{col}"] = f"string_agg(DISTINCT ProviderName, ', ') FILTER (WHERE {q(col)} IS NULL)"
+    zero = ("ChargeCategory = 'Usage' AND EffectiveCost = 0 AND BilledCost > 0 AND CommitmentDiscountId IS NULL")
+    aggs["zero_n"] = f"count(*) FILTER (WHERE {zero})"
+    aggs["zero_who"] = f"string_agg(DISTINCT ProviderName, ', ') FILTER (WHERE {zero})"
+    names = list(aggs)
+    rows = db.execute(f"SELECT __file, {', '.join(f'{e} AS {q(n)}' for n, e in aggs.items())} "
+                      f"FROM {table} GROUP BY __file").fetchall()
+    out = {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
+    for i, keys in db.execute(
+            f"SELECT __file, list(DISTINCT k ORDER BY k) FROM (SELECT __file, unnest(map_keys(Tags)) AS k "
+            f"FROM {table}) WHERE k <> trim(k) GROUP BY __file").fetchall():
+        out.setdefault(i, {})["spaced_keys"] = keys
+    return out
+
+
+def _quirk_notes(f: Path, found: dict, by_target: dict[str, str], raw_types: dict[str, str]) -> list[Note]:
+    """Real exports' known deviations in file ``f``, kept as they are (or fixed as stated) and reported;
+    ``found``: that file's counts from ``_quirk_counts``."""
     notes: list[Note] = []
     file = str(f)
 
@@ -179,55 +215,37 @@ def _quirk_notes(db, f: Path, typed: str, by_target: dict[str, str], raw_types: 
         for token in ("NULL", "null"):
             if re.search(rf'(^|,)"?{token}"?(,|\r?\n)', head, re.M):
                 add("info", "null-strings", f"missing values are written as the string {token!r}; read as missing")
-    if raw_types[by_target["ChargePeriodStart"]].upper() == "VARCHAR":
-        n = db.execute(f"SELECT count(*) FROM {typed} WHERE __zoneless").fetchone()[0]
-        if n:
-            add("info", "zoneless-timestamps", "timestamps carry no time zone; read as UTC", rows=n)
+    if raw_types[by_target["ChargePeriodStart"]].upper() == "VARCHAR" and found.get("zoneless"):
+        add("info", "zoneless-timestamps", "timestamps carry no time zone; read as UTC", rows=found["zoneless"])
     if "Tags" in by_target:
         if raw_types[by_target["Tags"]].upper() == "VARCHAR":
             add("info", "tags-json", "Tags stored as JSON text; parsed into a key/value map")
-        keys = [r[0] for r in db.execute(
-            f"SELECT DISTINCT k FROM (SELECT unnest(map_keys(Tags)) AS k FROM {typed}) WHERE k <> trim(k) ORDER BY k"
-        ).fetchall()]
-        if keys:
-            add("warning", "tag-key-spacing", "tag keys with surrounding spaces: " + ", ".join(repr(k) for k in keys)
+        if found.get("spaced_keys"):
+            add("warning", "tag-key-spacing", "tag keys with surrounding spaces: "
+                + ", ".join(repr(k) for k in found["spaced_keys"])
                 + "; tag keys match on their letters and digits, so they still match")
-    if "AvailabilityZone" in by_target:
-        n, who = db.execute(
-            f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} "
-            "WHERE regexp_matches(AvailabilityZone, '^[0-9.eE+-]+$')").fetchone()
-        if n:
-            add("warning", "availability-zone-number",
-                f"AvailabilityZone holds a number instead of a zone (provider: {who}); kept as is", rows=n)
-    for col, allowed in schema.ALLOWED.items():
+    if "AvailabilityZone" in by_target and found.get("az_n"):
+        add("warning", "availability-zone-number",
+            f"AvailabilityZone holds a number instead of a zone (provider: {found['az_who']}); kept as is",
+            rows=found["az_n"])
+    for col in schema.ALLOWED:
         if col not in by_target:
             continue
-        spelled = q(f"__spelled_{col}")
-        fixed = db.execute(f"SELECT count({spelled}), string_agg(DISTINCT {spelled}, ', ') FROM {typed}").fetchone()
-        if fixed[0]:
-            add("warning", "allowed-value-spelling",
-                f"{col} value(s) {fixed[1]} rewritten to the FOCUS spelling", rows=fixed[0])
-        other = db.execute(
-            f"SELECT count(*), string_agg(DISTINCT {q(col)}, ', ') FROM {typed} WHERE {q(col)} IS NOT NULL "
-            f"AND {q(col)} NOT IN ({', '.join(_lit(v) for v in allowed)})").fetchone()
-        if other[0]:
-            add("warning", "not-allowed-value", f"{col} value(s) not allowed by FOCUS, kept: {other[1]}",
-                rows=other[0])
-    for col in ("EffectiveCost", "ListCost", "ContractedCost"):
+        if found.get(f"fixed_n_{col}"):
+            add("warning", "allowed-value-spelling", f"{col} value(s) {found[f'fixed_v_{col}']} rewritten to the "
+                "FOCUS spelling", rows=found[f"fixed_n_{col}"])
+        if found.get(f"other_n_{col}"):
+            add("warning", "not-allowed-value", f"{col} value(s) not allowed by FOCUS, kept: "
+                f"{found[f'other_v_{col}']}", rows=found[f"other_n_{col}"])
+    for col in COST_COLUMNS:
         if col not in by_target:
             add("warning", "missing-column", f"no {col} column: views that need it say 'not available'")
-            continue
-        n, who = db.execute(f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} "
-                            f"WHERE {q(col)} IS NULL").fetchone()
-        if n:
-            add("warning", "missing-cost", f"{col} is empty (provider: {who}); sums of {col} leave these rows out",
-                rows=n)
-    n, who = db.execute(
-        f"SELECT count(*), string_agg(DISTINCT ProviderName, ', ') FROM {typed} WHERE ChargeCategory = 'Usage' "
-        "AND EffectiveCost = 0 AND BilledCost > 0 AND CommitmentDiscountId IS NULL").fetchone()
-    if n:
-        add("warning", "effective-zero",
-            f"usage rows with BilledCost > 0 but EffectiveCost 0 (provider: {who}); kept as exported", rows=n)
+        elif found.get(f"empty_n_{col}"):
+            add("warning", "missing-cost", f"{col} is empty (provider: {found[f'empty_who_{col}']}); sums of {col} "
+                "leave these rows out", rows=found[f"empty_n_{col}"])
+    if found.get("zero_n"):
+        add("warning", "effective-zero", f"usage rows with BilledCost > 0 but EffectiveCost 0 (provider: "
+            f"{found['zero_who']}); kept as exported", rows=found["zero_n"])
     return notes
 
 
