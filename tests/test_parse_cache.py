@@ -120,20 +120,31 @@ def test_two_processes_loading_the_same_new_export_at_once(tmp_path):
 
 
 def test_a_killed_load_leaves_no_part_file_behind_the_next_load(tmp_path):
-    """A load killed halfway leaves its part file; the next load removes it, never one still being written."""
+    """A load killed halfway leaves its part file; the next load removes it, never one still being written here
+    or on another host sharing the folder (unless that one is a day old)."""
     import os
     import subprocess
     import sys
+    import time
+
+    from finops_nb.sources.store import STALE_SECONDS, part_path
 
     f = tmp_path / "focus.csv"
     f.write_text("\n".join(SAMPLE.read_text().splitlines()[:201]) + "\n")  # 200 rows no other test loads
     folder = canonical_path([f], "focus").parent
     folder.mkdir(parents=True, exist_ok=True)
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    killed = folder / f"charges-0123.parquet.{ended.stdout.strip()}-deadbeef.part"
-    writing = folder / f"charges-4567.parquet.{os.getpid()}-cafe0001.part"
-    killed.write_bytes(b"PAR1")
-    writing.write_bytes(b"PAR1")
+    ended = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                               text=True).stdout)
+    killed = part_path(folder / "charges-0123.parquet", pid=ended)
+    writing = part_path(folder / "charges-4567.parquet")
+    elsewhere = folder / f"charges-89ab.parquet.0000beef-{ended}-cafe0002.part"  # another host's live load
+    stale = folder / f"charges-cdef.parquet.0000beef-{ended}-cafe0003.part"
+    for p in (killed, writing, elsewhere, stale):
+        p.write_bytes(b"PAR1")
+    day_ago = time.time() - STALE_SECONDS - 60
+    os.utime(stale, (day_ago, day_ago))
     load_charges(f, con=connect())
-    assert not killed.exists() and writing.exists()
+    assert not killed.exists() and not stale.exists()
+    assert writing.exists() and elsewhere.exists()
     writing.unlink()
+    elsewhere.unlink()

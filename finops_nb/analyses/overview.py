@@ -81,7 +81,8 @@ def cost_by_each(t: ir.Table, dims: Sequence[str], *, basis: str = "effective", 
                  ) -> dict[str, pd.DataFrame]:
     """``cost_by(t, dim, ...)`` for each of ``dims``, from one read of ``t``: the cost and rows per currency
     and every dimension at once (a few thousand rows), then per dimension the sums of those sums (exact:
-    DECIMAL sums of DECIMAL sums). Each frame equals ``cost_by(t, dim, basis=basis, month=month).execute()``."""
+    DECIMAL sums of DECIMAL sums). Each frame equals ``cost_by(t, dim, basis=basis, month=month).execute()``.
+    The cube is cached on DuckDB only; on other engines each dimension reads the bill again."""
     t = for_month(t, month)
     col = cost_column(basis)
     dim_keys = group_keys(t, dims)

@@ -89,7 +89,8 @@ def refuse_truncated(files: list[Path]) -> None:
 
     DuckDB's CSV reader stops at the cut without an error, so a cut export would load as a part of its
     month. Every gzip member is inflated to its end and its CRC checked, output discarded (ISA-L's inflate,
-    about 1 GB/s of text)."""
+    about 1 GB/s of text). A file of several members cut exactly between two members cannot be told from a
+    whole one (gzip records no total length); only a manifest's sizes would show it."""
     for f in files:
         if f.name.lower().endswith(".gz"):
             st = f.stat()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -70,17 +72,31 @@ def restore(files: list[Path], kind: str, con: ibis.BaseBackend) -> Charges | No
                    parquet=path)
 
 
-def remove_stray_parts(folder: Path) -> list[Path]:
-    """Remove the part files of loads that were killed (their process is gone); returns them.
+HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]  # a cache folder may be shared by hosts
+STALE_SECONDS = 24 * 3600  # a part file this old is dead whoever wrote it (a 100M-row load takes minutes)
 
-    A load writes ``charges-<key>.parquet.<pid>-<id>.part`` and renames it when every check passed, or
-    removes it when one failed; only a killed process leaves it behind."""
+
+def part_path(path: Path, pid: int | None = None) -> Path:
+    """The file one load writes before it is renamed to ``path``: named by host, process and a random id, so
+    loads side by side (preheated apps, other hosts on a shared folder) never share one."""
+    return path.with_suffix(f".parquet.{HOST}-{os.getpid() if pid is None else pid}-{uuid.uuid4().hex[:8]}.part")
+
+
+def remove_stray_parts(folder: Path) -> list[Path]:
+    """Remove the part files of loads that were killed; returns them. A part file is dead when its process on
+    this host is gone, or when it is a day old (from any host). A load renames its part file when every check
+    passed, or removes it when one failed; only a killed process leaves it behind."""
     import psutil
 
     gone = []
     for part in folder.glob("charges-*.parquet.*.part"):
-        pid = part.name.rsplit(".", 2)[-2].split("-")[0]
-        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+        host, _, rest = part.name.rsplit(".", 2)[-2].partition("-")
+        pid = rest.split("-")[0]
+        try:
+            old = time.time() - part.stat().st_mtime > STALE_SECONDS
+        except FileNotFoundError:
+            continue
+        if old or (host == HOST and pid.isdigit() and not psutil.pid_exists(int(pid))):
             part.unlink(missing_ok=True)
             gone.append(part)
     return gone
@@ -110,8 +126,7 @@ def read_and_keep(reader, files: list[Path], kind: str, con: ibis.BaseBackend) -
     path = canonical_path(files, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stray_parts(path.parent)
-    # a name of this load's own: apps preheating side by side may read the same export at the same time
-    part = path.with_suffix(f".parquet.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+    part = part_path(path)  # apps preheating side by side may read the same export at the same time
     try:
         charges = reader(files, work, dest=part)  # the reader streams the checked table into `part`
         where = {str(f): i for i, f in enumerate(charges.files)}
