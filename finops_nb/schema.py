@@ -7,6 +7,8 @@ Source: FOCUS specification 1.2, column definitions (focus.finops.org, CC BY 4.0
 
 from __future__ import annotations
 
+import re
+
 MONEY = "DECIMAL(38, 12)"
 TIMESTAMP = "TIMESTAMPTZ"
 STRING = "VARCHAR"
@@ -105,6 +107,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 UNTAGGED = "(untagged)"
+COST_CATEGORIES = "x_CostCategories"  # AWS cost categories, a map like Tags (AWS's FOCUS export's name)
+
+
+def is_cost_categories(name: str) -> bool:
+    """Whether a column name means ``COST_CATEGORIES``, in any case or punctuation (``x_cost_categories``)."""
+    return re.sub(r"[^a-z0-9]", "", name.lower()) == "xcostcategories"
 
 
 def canonical_name(name: str) -> str | None:

@@ -35,6 +35,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from finops_nb import schema
 from finops_nb.analyses.common import (
     billing_period,
     charge_kind,
@@ -141,7 +142,7 @@ def rule_owner(t: ir.Table, rule: Mapping) -> ir.StringValue:
     if "cost_category" in rule:
         name = tag_match_key(rule["cost_category"])
         maps = [map_value(t[c], name) for c in t.columns
-                if tag_match_key(c) == "xcostcategories" and t[c].type().is_map()]
+                if schema.is_cost_categories(c) and t[c].type().is_map()]
         cols = [t[c].cast("string") for c in t.columns if tag_match_key(c) == f"xcostcategory{name}"]
         found = [_nonempty(v) for v in [*maps, *cols, tag_value(t, f"costcategory{name}")]]
         return ibis.coalesce(*found) if len(found) > 1 else found[0]

@@ -140,6 +140,11 @@ def read_sql(name: str) -> str:
     return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("--")).strip().rstrip(";")
 
 
+def lit(text: str) -> str:
+    """One of our own constants (an allowed value, a product key) as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def q(name: str) -> str:
     """Quote an identifier (a column name read from a file header)."""
     return '"' + name.replace('"', '""') + '"'

@@ -25,6 +25,7 @@ from finops_nb.sources.base import (
     check_conservation,
     check_inputs,
     drop_diagnostics,
+    lit,
     money_sql,
     q,
     read_files,
@@ -169,7 +170,7 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, set[str]]:
             if typ != S:
                 checks.append((by_field[field], field, typ))
         elif product and field in PRODUCT_MAP_KEYS:
-            got = (f"struct_extract(__product, {_literal(PRODUCT_MAP_KEYS[field])})" if pre
+            got = (f"struct_extract(__product, {lit(PRODUCT_MAP_KEYS[field])})" if pre
                    else _map_get(product, raw_types[product], PRODUCT_MAP_KEYS[field]))
             exprs[field] = _cast(got, typ)
         else:
@@ -181,10 +182,10 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, set[str]]:
     # cost categories (legacy columns, CUR 2.0's map) as one map, as AWS's FOCUS export carries them
     cc_map = next((h for h in raw_types if snake(h) == "cost_category"), None)
     categories = [(key, h) for h in raw_types if (key := cost_category_key(h)) is not None]
-    exprs["x_CostCategories"], cc_params = _map_expr(categories, cc_map, raw_types, param="cc")
+    exprs[schema.COST_CATEGORIES], cc_params = _map_expr(categories, cc_map, raw_types, param="cc")
     params.update(cc_params)
     if cc_map and not raw_types[cc_map].upper().startswith("MAP"):
-        checks.append((cc_map, "x_CostCategories", "tags"))
+        checks.append((cc_map, schema.COST_CATEGORIES, "tags"))
     if pre:
         params["product_shape"] = shape
     plan = ParsePlan(exprs, checks, required={c: by_field[c] for c in REQUIRED},
@@ -198,11 +199,6 @@ def _cast(src: str, typ: str) -> str:
     if typ == S:
         return f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
     return money_sql(f"NULLIF(trim(CAST({src} AS VARCHAR)), '')") if typ == M else f"TRY_CAST({src} AS {typ})"
-
-
-def _literal(text: str) -> str:
-    """One of our own constants (a product key from FIELDS) as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _map_get(column: str, raw_type: str, key: str) -> str:

@@ -25,6 +25,7 @@ from finops_nb.sources.base import (
     check_inputs,
     drop_diagnostics,
     head_text,
+    lit,
     money_sql,
     q,
     raw,
@@ -38,11 +39,6 @@ from finops_nb.sources.base import (
 
 ZONE_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 TABLE = "charges"
-
-
-def _lit(text: str) -> str:
-    """Quote one of our own constants (allowed values) as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def read_focus(files: list[Path], con: ibis.BaseBackend, dest: Path | None = None) -> Charges:
@@ -113,7 +109,7 @@ def _typed_expr(raw: str, target: str, raw_type: str) -> str:
     allowed = schema.ALLOWED.get(target)
     if not allowed:
         return text
-    whens = " ".join(f"WHEN lower(trim({text})) = {_lit(v.lower())} THEN {_lit(v)}" for v in allowed)
+    whens = " ".join(f"WHEN lower(trim({text})) = {lit(v.lower())} THEN {lit(v)}" for v in allowed)
     return f"CASE {whens} ELSE {text} END"
 
 
@@ -138,7 +134,7 @@ def _plan_file(db, f: Path, notes: list[Note]) -> tuple[ParsePlan, dict[str, str
     for h, target in mapping.items():
         if target.startswith("x_"):
             exprs[target] = q(h)
-            if re.sub(r"[^a-z0-9]", "", target.lower()) == "xcostcategories":  # AWS's cost categories: a map
+            if schema.is_cost_categories(target):  # AWS's cost categories: a map, like Tags
                 exprs[target] = tags_map_sql(h, raw_types[h])
                 checks.append((h, target, schema.TAGS))
     extra, keep_raw = _diagnostics(by_target, raw_types)
@@ -181,7 +177,7 @@ def _quirk_counts(db, table: str) -> dict[int, dict]:
         if spelled in have:
             aggs[f"fixed_n_{col}"] = f"count({q(spelled)})"
             aggs[f"fixed_v_{col}"] = f"string_agg(DISTINCT {q(spelled)}, ', ')"
-        other = f"{q(col)} IS NOT NULL AND {q(col)} NOT IN ({', '.join(_lit(v) for v in allowed)})"
+        other = f"{q(col)} IS NOT NULL AND {q(col)} NOT IN ({', '.join(lit(v) for v in allowed)})"
         aggs[f"other_n_{col}"] = f"count(*) FILTER (WHERE {other})"
         aggs[f"other_v_{col}"] = f"string_agg(DISTINCT {q(col)}, ', ') FILTER (WHERE {other})"
     for col in COST_COLUMNS:
